@@ -7,10 +7,10 @@ __all__ = ['IDX_TYPES', 'KNOWN_MD5', 'PUBLISHED_SIZES', 'IDX_STEMS', 'CIFAR_STEM
            'FASHION_CLASSES', 'DATASETS', 'SYSTEM_DIRS', 'DATA_ENV', 'PROTOCOLS', 'ImageSet', 'to_unit_range',
            'DatasetFileError', 'parse_idx', 'write_idx', 'verify_md5', 'read_idx_split', 'read_cifar_split',
            'load_digits_28', 'cache_dir', 'load_dataset', 'select_per_class', 'make_imbalanced', 'take_per_class',
-           'subsample', 'Protocol', 'get_protocol', 'imbalance_ratio', 'imbalance_table', 'plot_class_counts',
-           'show_images', 'show_class_grid', 'show_class', 'batches', 'analyze', 'imbgan_analyze']
+           'subsample', 'Protocol', 'get_protocol', 'imbalance_ratio', 'imbalance_table', 'describe_imbalance',
+           'plot_class_counts', 'show_images', 'show_class_grid', 'show_class', 'batches', 'analyze', 'imbgan_analyze']
 
-# %% ../nbs/01_data.ipynb #17de3dde
+# %% ../nbs/01_data.ipynb #c9b43ec5
 import gzip, hashlib, io, os, pickle, struct, time, warnings, zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from fastcore.script import call_parse
 
 from .core import seed_everything
 
-# %% ../nbs/01_data.ipynb #bbf85f93
+# %% ../nbs/01_data.ipynb #1dd38203
 @dataclass(eq=False)
 class ImageSet:
     "Labelled images as tensors: `images` uint8 (N, C, H, W), `labels` int64 (N,), and the `classes` names."
@@ -84,12 +84,12 @@ class ImageSet:
         return (f"ImageSet({self.name or '?'}/{self.split or '?'}: {len(self)} images {self.shape}, "
                 f"{self.n_classes} classes, {counts.min().item()}..{counts.max().item()} per class, on {self.device})")
 
-# %% ../nbs/01_data.ipynb #8f25d19d
+# %% ../nbs/01_data.ipynb #cf233601
 def to_unit_range(images:torch.Tensor) -> torch.Tensor:
     "uint8 pixels 0..255 to float32 in [-1, 1]."
     return images.float().div_(127.5).sub_(1.0)
 
-# %% ../nbs/01_data.ipynb #da0b6d97
+# %% ../nbs/01_data.ipynb #18a507d5
 class DatasetFileError(ValueError):
     "A data file that cannot be used as it is; the message names the file and the fix."
 
@@ -121,7 +121,7 @@ def parse_idx(data:bytes, path:str='<bytes>') -> np.ndarray:
                                f"{len(data) - header}; it is truncated or corrupt. Re-download it.")
     return np.frombuffer(data, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder('='))
 
-# %% ../nbs/01_data.ipynb #938fe3c7
+# %% ../nbs/01_data.ipynb #6caf6a70
 def write_idx(array:np.ndarray, path:Path|str, compress:bool|None=None) -> Path:
     "Write `array` as an IDX file (gzip-compressed when `path` ends in .gz); used by tests and small custom sets."
     array, path = np.asarray(array), Path(path)
@@ -132,7 +132,7 @@ def write_idx(array:np.ndarray, path:Path|str, compress:bool|None=None) -> Path:
     path.write_bytes(raw)
     return path
 
-# %% ../nbs/01_data.ipynb #d85c5c6e
+# %% ../nbs/01_data.ipynb #1f08b866
 KNOWN_MD5 = {  # (dataset, file stem) -> accepted MD5s: of the published .gz, or of the decompressed IDX bytes
     ('fashion_mnist', 'train-images-idx3-ubyte'): {'8d4fb7e6c68d591d4c3dfef9ec88bf0d', 'f4a8712d7a061bf5bd6d2ca38dc4d50a'},
     ('fashion_mnist', 'train-labels-idx1-ubyte'): {'25c81989df183df01b3e8a0aad5dffbe', '9018921c3c673c538a1fc5bad174d6f9'},
@@ -162,7 +162,7 @@ def verify_md5(dataset:str, path:Path, blobs:tuple[bytes, ...]):
                                "modified. Delete it and download or reinstall the dataset (or pass verify=False "
                                "if you made this file yourself).")
 
-# %% ../nbs/01_data.ipynb #18e7d2f0
+# %% ../nbs/01_data.ipynb #c7a858c8
 IDX_STEMS = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
              'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
 
@@ -197,7 +197,7 @@ def read_idx_split(folder:Path|str,  # folder holding the four IDX files (.gz or
                                "the pair does not belong together (or one is truncated).")
     return torch.from_numpy(images).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
 
-# %% ../nbs/01_data.ipynb #3ed48e95
+# %% ../nbs/01_data.ipynb #7aa46710
 class _PlainUnpickler(pickle.Unpickler):
     "An unpickler that only rebuilds plain containers and NumPy arrays (no arbitrary code)."
     ALLOWED = {('numpy', 'ndarray'), ('numpy', 'dtype'), ('numpy.core.multiarray', '_reconstruct'),
@@ -241,7 +241,7 @@ def read_cifar_split(folder:Path|str,  # the `cifar-10-batches-py` folder
         images.append(data.reshape(-1, 3, 32, 32)); labels.append(lab.astype(np.int64))
     return torch.from_numpy(np.concatenate(images)), torch.from_numpy(np.concatenate(labels))
 
-# %% ../nbs/01_data.ipynb #5a8a1b40
+# %% ../nbs/01_data.ipynb #43db0f76
 DIGITS_TEST_SHARE = 0.2
 
 def load_digits_28(split:str='train') -> tuple[torch.Tensor, torch.Tensor]:
@@ -259,7 +259,7 @@ def load_digits_28(split:str='train') -> tuple[torch.Tensor, torch.Tensor]:
     keep = torch.from_numpy(is_test if split == 'test' else ~is_test)
     return images[keep], labels[keep]
 
-# %% ../nbs/01_data.ipynb #60f3e7f5
+# %% ../nbs/01_data.ipynb #50f1b044
 FASHION_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')
 DATASETS = {  # name -> (class names, folder names a root may use, torchvision class name)
     'fashion_mnist': (FASHION_CLASSES, ('', 'FashionMNIST/raw', 'fashion-mnist', 'fashion_mnist'), 'FashionMNIST'),
@@ -293,7 +293,7 @@ def _download(name, cache:Path) -> tuple[Path|None, str]:
     except Exception as e: return None, f" torchvision's download failed ({type(e).__name__}: {e})."
     return next((f for f in _candidates(name, cache) if _holds(name, f, 'train')), None), ""
 
-# %% ../nbs/01_data.ipynb #25dc8b7e
+# %% ../nbs/01_data.ipynb #3c206039
 def load_dataset(name:str,              # 'fashion_mnist', 'mnist', 'cifar10' or 'digits'
                  split:str='train',     # 'train' or 'test'
                  root:str|Path|None=None, # folder holding the files; None: cache, system folder, then download
@@ -325,7 +325,7 @@ def load_dataset(name:str,              # 'fashion_mnist', 'mnist', 'cifar10' or
                                f"{len(classes)} classes; these are not {name} files.")
     return ImageSet(images, labels, classes, name, split)
 
-# %% ../nbs/01_data.ipynb #a6ede62b
+# %% ../nbs/01_data.ipynb #dfd75cf0
 def _class_permutation(labels:torch.Tensor, c:int, seed:int) -> torch.Tensor:
     "The positions of class `c`, in a seeded random order that depends only on (seed, c)."
     members = torch.nonzero(labels.cpu() == c).flatten()
@@ -364,7 +364,7 @@ def _resolve_keep(ds:ImageSet, counts:dict|None, fractions:dict|None) -> dict:
                                          "oversampling is a separate step (see the oversampling notebook).")
     return keep
 
-# %% ../nbs/01_data.ipynb #f92d56f8
+# %% ../nbs/01_data.ipynb #a808a473
 def make_imbalanced(ds:ImageSet,            # a training split
                     counts:dict|None=None,   # class (label or name) -> exact number of images kept
                     fractions:dict|None=None, # class -> share in (0, 1] of its images kept (rounded, at least 1)
@@ -385,7 +385,7 @@ def subsample(ds:ImageSet, fraction:float, seed:int=0) -> ImageSet:
     if fraction == 1: return ds
     return select_per_class(ds, _resolve_keep(ds, None, {c: fraction for c in range(ds.n_classes) if ds.counts()[c] > 0}), seed)
 
-# %% ../nbs/01_data.ipynb #655f48e7
+# %% ../nbs/01_data.ipynb #d1229312
 @dataclass(frozen=True)
 class Protocol:
     "An imbalance protocol of a source document: which classes keep how many training images."
@@ -435,7 +435,7 @@ def get_protocol(name:str) -> Protocol:
     if name not in PROTOCOLS: raise ValueError(f"Unknown protocol {name!r}: choose one of {', '.join(PROTOCOLS)}.")
     return PROTOCOLS[name]
 
-# %% ../nbs/01_data.ipynb #08c1a7b9
+# %% ../nbs/01_data.ipynb #d07622f5
 def imbalance_ratio(counts) -> float:
     "IR = largest class size / smallest class size."
     counts = torch.as_tensor(counts)
@@ -445,16 +445,23 @@ def imbalance_ratio(counts) -> float:
     return counts.max().item() / counts.min().item()
 
 def imbalance_table(before:ImageSet, after:ImageSet|None=None) -> pd.DataFrame:
-    "Per-class counts (and, with `after`, what was kept), with the imbalance ratio in the last row."
-    table = pd.DataFrame({'class': before.classes, 'before': before.counts().numpy()})
+    "Images per class (and, with `after`, how many were kept), with a total row."
+    table = pd.DataFrame({'class': [*before.classes, 'total'], 'before': [*before.counts().tolist(), len(before)]})
     if after is not None:
-        table['after'] = after.counts().numpy()
+        table['after'] = [*after.counts().tolist(), len(after)]
         table['kept %'] = (100 * table['after'] / table['before']).round(1)
-    ir = {'class': 'IR (max/min)', 'before': round(imbalance_ratio(before.counts()), 2)}
-    if after is not None: ir.update({'after': round(imbalance_ratio(after.counts()), 2), 'kept %': None})
-    return pd.concat([table, pd.DataFrame([ir])], ignore_index=True).set_index('class')
+    return table.set_index('class')
 
-# %% ../nbs/01_data.ipynb #1a0d5edb
+def describe_imbalance(before:ImageSet, after:ImageSet|None=None) -> str:
+    "One line: the imbalance ratio before (and after), and the smallest class."
+    sets = {'before': before} if after is None else {'before': before, 'after': after}
+    parts = [f"IR {label} {imbalance_ratio(s.counts()):.1f}" for label, s in sets.items()]
+    last = sets['after' if after is not None else 'before']
+    smallest = int(last.counts().argmin())
+    return (", ".join(parts) + f"; smallest class {last.classes[smallest]!r} has {int(last.counts()[smallest])} "
+            f"of {len(last)} images ({last.counts()[smallest].item() / len(last):.1%})")
+
+# %% ../nbs/01_data.ipynb #3b86044d
 def plot_class_counts(sets:dict,       # title -> ImageSet (e.g. {'balanced': train, 'imbalanced': imb})
                       ax=None, log:bool=False, title:str|None=None):
     "Grouped bar chart of images per class for each set, with each set's IR in the legend."
@@ -467,7 +474,8 @@ def plot_class_counts(sets:dict,       # title -> ImageSet (e.g. {'balanced': tr
         ax.bar(x + (i - (len(sets)-1)/2)*width, counts, width, label=f"{label} (IR {imbalance_ratio(np.maximum(counts, 1)):.1f})")
     ax.set_xticks(x, first.classes, rotation=30, ha='right')
     ax.set_ylabel('images'); ax.set_yscale('log' if log else 'linear')
-    ax.set_title(title or f"{first.name}: images per class"); ax.legend(frameon=False, fontsize=8)
+    ax.set_title(title or f"{first.name}: images per class")
+    ax.legend(frameon=False, fontsize=8, loc='upper left', bbox_to_anchor=(1.0, 1.0))
     ax.figure.tight_layout()
     return ax.figure
 
@@ -486,10 +494,11 @@ def show_images(images:torch.Tensor, nrow:int=8, ax=None, title:str|None=None):
 def show_class_grid(ds:ImageSet, per_class:int=8, seed:int=0):
     "One row of `per_class` random images for each class, the class name on the left."
     fig, axes = plt.subplots(ds.n_classes, 1, figsize=(per_class*0.5 + 1.2, ds.n_classes*0.55))
+    counts = ds.counts().tolist()
     for c, ax in enumerate(axes):
         perm = _class_permutation(ds.labels, c, seed)[:per_class]
         if len(perm): show_images(ds.images[perm.to(ds.device)], nrow=per_class, ax=ax)
-        ax.axis('off'); ax.text(-2, 14, f"{ds.classes[c]} ({len(_class_permutation(ds.labels, c, 0))})", ha='right', va='center', fontsize=8)
+        ax.axis('off'); ax.text(-2, 14, f"{ds.classes[c]} ({counts[c]})", ha='right', va='center', fontsize=8)
     fig.subplots_adjust(left=0.25, hspace=0.1)
     return fig
 
@@ -500,7 +509,7 @@ def show_class(ds:ImageSet, cls, n:int=32, seed:int=0, nrow:int=16):
     if len(idx) == 0: raise ValueError(f"class {ds.classes[c]!r} has no images in this set.")
     return show_images(ds.images[idx], nrow=min(nrow, len(idx)), title=f"{ds.classes[c]}: {len(idx)} of {int(ds.counts()[c])} images")
 
-# %% ../nbs/01_data.ipynb #2240d48e
+# %% ../nbs/01_data.ipynb #ff875785
 def batches(ds:ImageSet,            # the set, ideally already on the training device
             batch_size:int,
             generator:torch.Generator|None=None, # seeded generator for the order; None: torch's global one
@@ -516,7 +525,7 @@ def batches(ds:ImageSet,            # the set, ideally already on the training d
         idx = order[start:start + batch_size]
         yield to_unit_range(ds.images[idx]), ds.labels[idx]
 
-# %% ../nbs/01_data.ipynb #c5c85580
+# %% ../nbs/01_data.ipynb #724f890f
 def analyze(dataset:str='digits', protocol:str='sneaker_10pct', root:str|None=None, out:str|Path='imbgan_runs/analysis',
             seed:int=0, quiet:bool=False) -> pd.DataFrame:
     "Imbalance analysis of `dataset` under `protocol`: the table, and figures plus manifest written to `out`."
@@ -534,6 +543,7 @@ def analyze(dataset:str='digits', protocol:str='sneaker_10pct', root:str|None=No
     if not quiet:
         print(f"{dataset} under {proto.name} ({proto.source}): {proto.description}")
         print(table.to_string())
+        print(describe_imbalance(train, imbalanced))
         print(f"test split: {len(test)} images, {test.counts().tolist()} per class")
         print(f"wrote {', '.join(['class_counts.csv', 'kept_train_indices.txt', *figures])} to {out}")
     return table
