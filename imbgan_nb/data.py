@@ -10,7 +10,7 @@ __all__ = ['IDX_TYPES', 'KNOWN_MD5', 'PUBLISHED_SIZES', 'IDX_STEMS', 'CIFAR_STEM
            'subsample', 'Protocol', 'get_protocol', 'imbalance_ratio', 'imbalance_table', 'describe_imbalance',
            'plot_class_counts', 'show_images', 'show_class_grid', 'show_class', 'batches', 'analyze', 'imbgan_analyze']
 
-# %% ../nbs/01_data.ipynb #c9b43ec5
+# %% ../nbs/01_data.ipynb #3725fe64
 import gzip, hashlib, io, os, pickle, struct, time, warnings, zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from fastcore.script import call_parse
 
 from .core import seed_everything
 
-# %% ../nbs/01_data.ipynb #1dd38203
+# %% ../nbs/01_data.ipynb #32e624f4
 @dataclass(eq=False)
 class ImageSet:
     "Labelled images as tensors: `images` uint8 (N, C, H, W), `labels` int64 (N,), and the `classes` names."
@@ -84,12 +84,12 @@ class ImageSet:
         return (f"ImageSet({self.name or '?'}/{self.split or '?'}: {len(self)} images {self.shape}, "
                 f"{self.n_classes} classes, {counts.min().item()}..{counts.max().item()} per class, on {self.device})")
 
-# %% ../nbs/01_data.ipynb #cf233601
+# %% ../nbs/01_data.ipynb #3094a8d0
 def to_unit_range(images:torch.Tensor) -> torch.Tensor:
     "uint8 pixels 0..255 to float32 in [-1, 1]."
     return images.float().div_(127.5).sub_(1.0)
 
-# %% ../nbs/01_data.ipynb #18a507d5
+# %% ../nbs/01_data.ipynb #3d3d30e8
 class DatasetFileError(ValueError):
     "A data file that cannot be used as it is; the message names the file and the fix."
 
@@ -121,7 +121,7 @@ def parse_idx(data:bytes, path:str='<bytes>') -> np.ndarray:
                                f"{len(data) - header}; it is truncated or corrupt. Re-download it.")
     return np.frombuffer(data, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder('='))
 
-# %% ../nbs/01_data.ipynb #6caf6a70
+# %% ../nbs/01_data.ipynb #8f35568d
 def write_idx(array:np.ndarray, path:Path|str, compress:bool|None=None) -> Path:
     "Write `array` as an IDX file (gzip-compressed when `path` ends in .gz); used by tests and small custom sets."
     array, path = np.asarray(array), Path(path)
@@ -132,7 +132,7 @@ def write_idx(array:np.ndarray, path:Path|str, compress:bool|None=None) -> Path:
     path.write_bytes(raw)
     return path
 
-# %% ../nbs/01_data.ipynb #1f08b866
+# %% ../nbs/01_data.ipynb #2c86fe72
 KNOWN_MD5 = {  # (dataset, file stem) -> accepted MD5s: of the published .gz, or of the decompressed IDX bytes
     ('fashion_mnist', 'train-images-idx3-ubyte'): {'8d4fb7e6c68d591d4c3dfef9ec88bf0d', 'f4a8712d7a061bf5bd6d2ca38dc4d50a'},
     ('fashion_mnist', 'train-labels-idx1-ubyte'): {'25c81989df183df01b3e8a0aad5dffbe', '9018921c3c673c538a1fc5bad174d6f9'},
@@ -162,7 +162,7 @@ def verify_md5(dataset:str, path:Path, blobs:tuple[bytes, ...]):
                                "modified. Delete it and download or reinstall the dataset (or pass verify=False "
                                "if you made this file yourself).")
 
-# %% ../nbs/01_data.ipynb #c7a858c8
+# %% ../nbs/01_data.ipynb #273bcfe1
 IDX_STEMS = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
              'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
 
@@ -197,7 +197,7 @@ def read_idx_split(folder:Path|str,  # folder holding the four IDX files (.gz or
                                "the pair does not belong together (or one is truncated).")
     return torch.from_numpy(images).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
 
-# %% ../nbs/01_data.ipynb #7aa46710
+# %% ../nbs/01_data.ipynb #4d58eef2
 class _PlainUnpickler(pickle.Unpickler):
     "An unpickler that only rebuilds plain containers and NumPy arrays (no arbitrary code)."
     ALLOWED = {('numpy', 'ndarray'), ('numpy', 'dtype'), ('numpy.core.multiarray', '_reconstruct'),
@@ -241,7 +241,7 @@ def read_cifar_split(folder:Path|str,  # the `cifar-10-batches-py` folder
         images.append(data.reshape(-1, 3, 32, 32)); labels.append(lab.astype(np.int64))
     return torch.from_numpy(np.concatenate(images)), torch.from_numpy(np.concatenate(labels))
 
-# %% ../nbs/01_data.ipynb #43db0f76
+# %% ../nbs/01_data.ipynb #64eafd85
 DIGITS_TEST_SHARE = 0.2
 
 def load_digits_28(split:str='train') -> tuple[torch.Tensor, torch.Tensor]:
@@ -259,7 +259,7 @@ def load_digits_28(split:str='train') -> tuple[torch.Tensor, torch.Tensor]:
     keep = torch.from_numpy(is_test if split == 'test' else ~is_test)
     return images[keep], labels[keep]
 
-# %% ../nbs/01_data.ipynb #50f1b044
+# %% ../nbs/01_data.ipynb #c879a6cf
 FASHION_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')
 DATASETS = {  # name -> (class names, folder names a root may use, torchvision class name)
     'fashion_mnist': (FASHION_CLASSES, ('', 'FashionMNIST/raw', 'fashion-mnist', 'fashion_mnist'), 'FashionMNIST'),
@@ -293,7 +293,7 @@ def _download(name, cache:Path) -> tuple[Path|None, str]:
     except Exception as e: return None, f" torchvision's download failed ({type(e).__name__}: {e})."
     return next((f for f in _candidates(name, cache) if _holds(name, f, 'train')), None), ""
 
-# %% ../nbs/01_data.ipynb #3c206039
+# %% ../nbs/01_data.ipynb #338d9d34
 def load_dataset(name:str,              # 'fashion_mnist', 'mnist', 'cifar10' or 'digits'
                  split:str='train',     # 'train' or 'test'
                  root:str|Path|None=None, # folder holding the files; None: cache, system folder, then download
@@ -325,7 +325,7 @@ def load_dataset(name:str,              # 'fashion_mnist', 'mnist', 'cifar10' or
                                f"{len(classes)} classes; these are not {name} files.")
     return ImageSet(images, labels, classes, name, split)
 
-# %% ../nbs/01_data.ipynb #dfd75cf0
+# %% ../nbs/01_data.ipynb #14bd0753
 def _class_permutation(labels:torch.Tensor, c:int, seed:int) -> torch.Tensor:
     "The positions of class `c`, in a seeded random order that depends only on (seed, c)."
     members = torch.nonzero(labels.cpu() == c).flatten()
@@ -364,7 +364,7 @@ def _resolve_keep(ds:ImageSet, counts:dict|None, fractions:dict|None) -> dict:
                                          "oversampling is a separate step (see the oversampling notebook).")
     return keep
 
-# %% ../nbs/01_data.ipynb #a808a473
+# %% ../nbs/01_data.ipynb #f11e2da8
 def make_imbalanced(ds:ImageSet,            # a training split
                     counts:dict|None=None,   # class (label or name) -> exact number of images kept
                     fractions:dict|None=None, # class -> share in (0, 1] of its images kept (rounded, at least 1)
@@ -385,7 +385,7 @@ def subsample(ds:ImageSet, fraction:float, seed:int=0) -> ImageSet:
     if fraction == 1: return ds
     return select_per_class(ds, _resolve_keep(ds, None, {c: fraction for c in range(ds.n_classes) if ds.counts()[c] > 0}), seed)
 
-# %% ../nbs/01_data.ipynb #d1229312
+# %% ../nbs/01_data.ipynb #e74a646f
 @dataclass(frozen=True)
 class Protocol:
     "An imbalance protocol of a source document: which classes keep how many training images."
@@ -435,7 +435,7 @@ def get_protocol(name:str) -> Protocol:
     if name not in PROTOCOLS: raise ValueError(f"Unknown protocol {name!r}: choose one of {', '.join(PROTOCOLS)}.")
     return PROTOCOLS[name]
 
-# %% ../nbs/01_data.ipynb #d07622f5
+# %% ../nbs/01_data.ipynb #97288413
 def imbalance_ratio(counts) -> float:
     "IR = largest class size / smallest class size."
     counts = torch.as_tensor(counts)
@@ -461,7 +461,7 @@ def describe_imbalance(before:ImageSet, after:ImageSet|None=None) -> str:
     return (", ".join(parts) + f"; smallest class {last.classes[smallest]!r} has {int(last.counts()[smallest])} "
             f"of {len(last)} images ({last.counts()[smallest].item() / len(last):.1%})")
 
-# %% ../nbs/01_data.ipynb #3b86044d
+# %% ../nbs/01_data.ipynb #bf3f1f56
 def plot_class_counts(sets:dict,       # title -> ImageSet (e.g. {'balanced': train, 'imbalanced': imb})
                       ax=None, log:bool=False, title:str|None=None):
     "Grouped bar chart of images per class for each set, with each set's IR in the legend."
@@ -492,14 +492,20 @@ def show_images(images:torch.Tensor, nrow:int=8, ax=None, title:str|None=None):
     return ax.figure
 
 def show_class_grid(ds:ImageSet, per_class:int=8, seed:int=0):
-    "One row of `per_class` random images for each class, the class name on the left."
-    fig, axes = plt.subplots(ds.n_classes, 1, figsize=(per_class*0.5 + 1.2, ds.n_classes*0.55))
-    counts = ds.counts().tolist()
-    for c, ax in enumerate(axes):
-        perm = _class_permutation(ds.labels, c, seed)[:per_class]
-        if len(perm): show_images(ds.images[perm.to(ds.device)], nrow=per_class, ax=ax)
-        ax.axis('off'); ax.text(-2, 14, f"{ds.classes[c]} ({counts[c]})", ha='right', va='center', fontsize=8)
-    fig.subplots_adjust(left=0.25, hspace=0.1)
+    "One row of `per_class` random images for each class, labelled with the class name and its count."
+    from torchvision.utils import make_grid
+    counts, rows = ds.counts().tolist(), []
+    for c in range(ds.n_classes):
+        picked = ds.images[_class_permutation(ds.labels, c, seed)[:per_class].to(ds.device)].cpu()
+        blank = torch.zeros(per_class - len(picked), *ds.shape, dtype=torch.uint8)    # fewer images than slots
+        rows.append(torch.cat([picked, blank]))
+    grid = make_grid(torch.cat(rows).float()/255, nrow=per_class, padding=1, pad_value=1.0)  # (3, H', W')
+    cell = ds.shape[1] + 1
+    fig, ax = plt.subplots(figsize=(per_class*0.42 + 1.4, ds.n_classes*0.42))
+    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation='nearest')
+    ax.set_yticks([cell*c + cell/2 for c in range(ds.n_classes)], [f"{n} ({counts[c]})" for c, n in enumerate(ds.classes)], fontsize=8)
+    ax.set_xticks([]); ax.tick_params(length=0)
+    for spine in ax.spines.values(): spine.set_visible(False)
     return fig
 
 def show_class(ds:ImageSet, cls, n:int=32, seed:int=0, nrow:int=16):
@@ -509,7 +515,7 @@ def show_class(ds:ImageSet, cls, n:int=32, seed:int=0, nrow:int=16):
     if len(idx) == 0: raise ValueError(f"class {ds.classes[c]!r} has no images in this set.")
     return show_images(ds.images[idx], nrow=min(nrow, len(idx)), title=f"{ds.classes[c]}: {len(idx)} of {int(ds.counts()[c])} images")
 
-# %% ../nbs/01_data.ipynb #ff875785
+# %% ../nbs/01_data.ipynb #0b808da2
 def batches(ds:ImageSet,            # the set, ideally already on the training device
             batch_size:int,
             generator:torch.Generator|None=None, # seeded generator for the order; None: torch's global one
@@ -525,7 +531,7 @@ def batches(ds:ImageSet,            # the set, ideally already on the training d
         idx = order[start:start + batch_size]
         yield to_unit_range(ds.images[idx]), ds.labels[idx]
 
-# %% ../nbs/01_data.ipynb #724f890f
+# %% ../nbs/01_data.ipynb #2702d87d
 def analyze(dataset:str='digits', protocol:str='sneaker_10pct', root:str|None=None, out:str|Path='imbgan_runs/analysis',
             seed:int=0, quiet:bool=False) -> pd.DataFrame:
     "Imbalance analysis of `dataset` under `protocol`: the table, and figures plus manifest written to `out`."

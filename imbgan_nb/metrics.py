@@ -6,13 +6,13 @@
 __all__ = ['METRIC_NAMES', 'confusion_matrix', 'classification_metrics', 'plot_confusion', 'plot_confusions', 'results_summary',
            'results_table', 'plot_scenarios']
 
-# %% ../nbs/02_metrics.ipynb #dd93d8c2
+# %% ../nbs/02_metrics.ipynb #84b6277c
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from scipy.stats import rankdata
 
-# %% ../nbs/02_metrics.ipynb #07e2b62d
+# %% ../nbs/02_metrics.ipynb #62d1e13d
 def _validated(y_true,           # true class indices, length N
                y_pred,           # predicted class indices, length N
                n_classes:int,    # K: the labels must lie in 0..K-1
@@ -54,7 +54,7 @@ def _validated(y_true,           # true class indices, length N
                          "pass softmax outputs, e.g. torch.softmax(logits, dim=1), not raw logits.")
     return y_true, y_pred, y_score
 
-# %% ../nbs/02_metrics.ipynb #be84c2f6
+# %% ../nbs/02_metrics.ipynb #07230a62
 def confusion_matrix(y_true,        # true class indices, length N
                      y_pred,        # predicted class indices, length N
                      n_classes:int, # K: the matrix is K x K even when some classes never occur
@@ -63,13 +63,13 @@ def confusion_matrix(y_true,        # true class indices, length N
     y_true, y_pred, _ = _validated(y_true, y_pred, n_classes)
     return np.bincount(y_true * n_classes + y_pred, minlength=n_classes**2).reshape(n_classes, n_classes)
 
-# %% ../nbs/02_metrics.ipynb #6d9fd370
+# %% ../nbs/02_metrics.ipynb #0bacec60
 def _safe_divide(numerator, denominator) -> np.ndarray:
     "`numerator / denominator` elementwise, with 0 where the denominator is 0."
     numerator, denominator = np.broadcast_arrays(np.asarray(numerator, float), np.asarray(denominator, float))
     return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator != 0)
 
-# %% ../nbs/02_metrics.ipynb #d50d842b
+# %% ../nbs/02_metrics.ipynb #a7e67447
 def _class_balanced_scores(recall:np.ndarray, # per-class recalls
                            support:np.ndarray, # per-class test samples
                           ) -> tuple:
@@ -78,7 +78,7 @@ def _class_balanced_scores(recall:np.ndarray, # per-class recalls
     gm = 0.0 if (present == 0).any() else np.exp(np.log(present).mean())
     return float(present.mean()), float(gm)
 
-# %% ../nbs/02_metrics.ipynb #9adbd333
+# %% ../nbs/02_metrics.ipynb #7987d9d8
 def _ovr_auc(y_true:np.ndarray,  # true class indices, length N
              y_score:np.ndarray, # N x K class probabilities
             ) -> float|None:
@@ -92,7 +92,7 @@ def _ovr_auc(y_true:np.ndarray,  # true class indices, length N
     auc = (rank_sums - positives * (positives + 1) / 2)[scorable] / (positives * (n - positives))[scorable]
     return float(auc.mean())
 
-# %% ../nbs/02_metrics.ipynb #4a6c9753
+# %% ../nbs/02_metrics.ipynb #d9dbcf75
 METRIC_NAMES = ('accuracy', 'macro_precision', 'macro_recall', 'macro_f1', 'auc_roc', 'acsa', 'gm')
 
 def classification_metrics(y_true,       # true class indices 0..K-1, length N (array, list or tensor)
@@ -113,7 +113,7 @@ def classification_metrics(y_true,       # true class indices 0..K-1, length N (
                 per_class=[{'class': str(c), 'precision': float(p), 'recall': float(r), 'f1': float(f), 'support': int(s)}
                            for c, p, r, f, s in zip(classes, precision, recall, f1, support)])
 
-# %% ../nbs/02_metrics.ipynb #8c1ea835
+# %% ../nbs/02_metrics.ipynb #e80ade10
 def plot_confusion(cm,                 # K x K counts, rows = true classes
                    classes,            # the K class names
                    normalize:bool=False, # divide each row by its support (rates; the diagonal holds recalls)
@@ -138,7 +138,7 @@ def plot_confusion(cm,                 # K x K counts, rows = true classes
     if title: ax.set_title(title)
     return ax
 
-# %% ../nbs/02_metrics.ipynb #8a4cac52
+# %% ../nbs/02_metrics.ipynb #9a5be77c
 def plot_confusions(cms:dict,           # title -> K x K confusion matrix, in panel order
                     classes,            # the K class names
                     normalize:bool=True, # rates (rows sum to 1) rather than counts
@@ -151,7 +151,7 @@ def plot_confusions(cms:dict,           # title -> K x K confusion matrix, in pa
         plot_confusion(cm, classes, normalize=normalize, ax=ax, title=f'({chr(97 + i)}) {title}')
     return fig
 
-# %% ../nbs/02_metrics.ipynb #44d18389
+# %% ../nbs/02_metrics.ipynb #03d504e5
 def results_summary(rows,                   # one dict per scenario x seed (or a DataFrame of them)
                     metrics=METRIC_NAMES,   # the metric keys to summarise
                     by:str='scenario',      # the key that names the group
@@ -170,7 +170,7 @@ def results_summary(rows,                   # one dict per scenario x seed (or a
     mean, n = grouped.mean(), grouped.count()
     return pd.concat({'mean': mean, 'std': grouped.std(ddof=1).where(n > 1, 0.0), 'n': n}, axis=1)
 
-# %% ../nbs/02_metrics.ipynb #a70b60be
+# %% ../nbs/02_metrics.ipynb #4f917a46
 def results_table(rows,                   # one dict per scenario x seed (or a DataFrame of them)
                   metrics=METRIC_NAMES,   # the metric keys to show, in column order
                   by:str='scenario',      # the key that names the group
@@ -184,7 +184,7 @@ def results_table(rows,                   # one dict per scenario x seed (or a D
     table.insert(0, 'n', rows.groupby(by, sort=False).size())
     return table
 
-# %% ../nbs/02_metrics.ipynb #3a6ea094
+# %% ../nbs/02_metrics.ipynb #71634ec5
 def plot_scenarios(rows,                  # one dict per scenario x seed (or a DataFrame of them)
                    metrics=METRIC_NAMES,  # the metric keys, one group of bars each
                    by:str='scenario',     # the key that names the bars
