@@ -6,7 +6,7 @@
 __all__ = ['ARCHITECTURES', 'CNN', 'make_cnn', 'FittedClassifier', 'fit_classifier', 'evaluate', 'class_recall',
            'cost_of_imbalance']
 
-# %% ../nbs/03_classifier.ipynb #aabab074
+# %% ../nbs/03_classifier.ipynb #8907d1cc
 import math, time
 from dataclasses import dataclass, field
 
@@ -18,10 +18,10 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .core import Preset, get_device, get_preset, seed_everything
-from .data import ImageSet, batches, to_unit_range
+from .data import ImageSet, batches, subsample, to_unit_range
 from .metrics import classification_metrics, confusion_matrix
 
-# %% ../nbs/03_classifier.ipynb #7c43dfbd
+# %% ../nbs/03_classifier.ipynb #e170ef07
 def _conv_block(c_in:int, c_out:int) -> nn.Sequential:
     "3 x 3 convolution (same padding), ReLU, 2 x 2 max-pooling: halves height and width."
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2))
@@ -54,7 +54,7 @@ def make_cnn(arch:str, n_classes:int, in_channels:int=1, image_size:int=28) -> C
     if arch not in ARCHITECTURES: raise ValueError(f"Unknown architecture {arch!r}: choose one of {', '.join(ARCHITECTURES)} (or cnn_svm).")
     return CNN(n_classes, in_channels, image_size, **ARCHITECTURES[arch])
 
-# %% ../nbs/03_classifier.ipynb #2df2d1de
+# %% ../nbs/03_classifier.ipynb #40b853c6
 @dataclass
 class FittedClassifier:
     "A trained classifier and what it was trained on."
@@ -93,7 +93,7 @@ def _softmax(z:np.ndarray) -> np.ndarray:
     e = np.exp(z)
     return e / e.sum(1, keepdims=True)
 
-# %% ../nbs/03_classifier.ipynb #21edc7ba
+# %% ../nbs/03_classifier.ipynb #e64687c2
 def _check_compatible(train:ImageSet, extra:ImageSet|None):
     if len(train) == 0: raise ValueError("the training set is empty: nothing to learn from.")
     if extra is None: return
@@ -139,7 +139,7 @@ def fit_classifier(train:ImageSet,              # the real training images
     fitted.seconds = time.perf_counter() - t0
     return fitted
 
-# %% ../nbs/03_classifier.ipynb #08e2b08b
+# %% ../nbs/03_classifier.ipynb #990907f3
 def evaluate(clf:FittedClassifier, test:ImageSet) -> dict:
     "Metrics of `clf` on `test`, plus its confusion matrix and what it was trained on."
     if test.split == 'train': raise ValueError("evaluate on the test split: judging on training images hides overfitting.")
@@ -154,7 +154,7 @@ def class_recall(result:dict, cls:str) -> float:
     "Recall of class `cls` from an `evaluate` result."
     return next(r['recall'] for r in result['per_class'] if r['class'] == cls)
 
-# %% ../nbs/03_classifier.ipynb #127e19e1
+# %% ../nbs/03_classifier.ipynb #45abdece
 def cost_of_imbalance(train:ImageSet, test:ImageSet, protocols:list, arch:str='cnn2', preset:Preset|None=None,
                       seeds:int|None=None, device=None, progress:bool=True) -> list[dict]:
     "Train `arch` on the balanced set and under each protocol, for several seeds; one results row per run."

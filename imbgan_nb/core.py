@@ -6,14 +6,14 @@
 __all__ = ['DEVICE_ENV', 'DEVICE_KINDS', 'PRESETS', 'PRESET_ENV', 'device_available', 'get_device', 'seed_everything', 'Preset',
            'get_preset', 'RunClock']
 
-# %% ../nbs/00_core.ipynb #69caeedc
+# %% ../nbs/00_core.ipynb #1a4077f9
 import os, random, time
 from dataclasses import dataclass, replace, asdict
 
 import numpy as np
 import torch
 
-# %% ../nbs/00_core.ipynb #7f498f25
+# %% ../nbs/00_core.ipynb #fab01ef5
 DEVICE_ENV = 'IMBGAN_DEVICE'
 DEVICE_KINDS = ('cuda', 'mps', 'cpu')
 
@@ -25,7 +25,7 @@ def device_available(kind:str) -> bool:
         return bool(mps is not None and mps.is_available())
     return kind == 'cpu'
 
-# %% ../nbs/00_core.ipynb #e1d2c09a
+# %% ../nbs/00_core.ipynb #a6541592
 def get_device(override:str|None=None, # 'cuda', 'cuda:N', 'mps' or 'cpu'; None: $IMBGAN_DEVICE, else the best available
               ) -> torch.device:
     "The device to compute on: `override`, else `$IMBGAN_DEVICE`, else cuda, then mps, then cpu."
@@ -42,7 +42,7 @@ def get_device(override:str|None=None, # 'cuda', 'cuda:N', 'mps' or 'cpu'; None:
         raise ValueError(f"Device {choice!r} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s).")
     return device
 
-# %% ../nbs/00_core.ipynb #3dc7fe68
+# %% ../nbs/00_core.ipynb #09f9472b
 def seed_everything(seed:int, # a non-negative integer
                    ) -> torch.Generator:
     "Seed `random`, NumPy and PyTorch (CPU and every GPU); return a CPU `torch.Generator` seeded alike."
@@ -54,7 +54,7 @@ def seed_everything(seed:int, # a non-negative integer
     torch.manual_seed(seed)  # also seeds every CUDA device
     return torch.Generator().manual_seed(seed)
 
-# %% ../nbs/00_core.ipynb #bb269ee9
+# %% ../nbs/00_core.ipynb #ca82d012
 @dataclass(frozen=True)
 class Preset:
     "The sizes of a run: every long computation in the kit reads them from here."
@@ -63,7 +63,7 @@ class Preset:
     test_fraction: float   # share of each class's test images used (1.0: the whole test split)
     clf_epochs: int        # classifier training epochs
     clf_batch: int         # classifier batch size
-    gan_epochs: int        # GAN training epochs
+    gan_epochs: int        # GAN training epochs over the minority class (a cGAN gets the same number of steps)
     gan_batch: int         # GAN batch size
     n_seeds: int           # seeds per scenario when comparing scenarios
     snapshot_every: int    # epochs between GAN sample grids and checkpoints
@@ -74,15 +74,15 @@ class Preset:
 
 PRESETS = {
     'ci':     Preset('ci',     data_fraction=0.02, test_fraction=0.1, clf_epochs=2,  clf_batch=64,
-                     gan_epochs=3,   gan_batch=32, n_seeds=2, snapshot_every=1),
+                     gan_epochs=20,  gan_batch=32, n_seeds=2, snapshot_every=5),
     'laptop': Preset('laptop', data_fraction=0.25, test_fraction=1.0, clf_epochs=3,  clf_batch=128,
-                     gan_epochs=60,  gan_batch=64, n_seeds=3, snapshot_every=10),
+                     gan_epochs=1000, gan_batch=32, n_seeds=3, snapshot_every=50),
     'paper':  Preset('paper',  data_fraction=1.0,  test_fraction=1.0, clf_epochs=20, clf_batch=256,
-                     gan_epochs=240, gan_batch=64, n_seeds=5, snapshot_every=20),
+                     gan_epochs=240, gan_batch=32, n_seeds=5, snapshot_every=20),
 }
 PRESET_ENV = 'IMBGAN_PRESET'
 
-# %% ../nbs/00_core.ipynb #704c7d05
+# %% ../nbs/00_core.ipynb #7eeb592e
 def get_preset(name:str|None=None, # 'ci', 'laptop' or 'paper'; None: $IMBGAN_PRESET, else 'ci' under test, else 'laptop'
                **changes,          # sizes to override, e.g. clf_epochs=1
               ) -> Preset:
@@ -93,7 +93,7 @@ def get_preset(name:str|None=None, # 'ci', 'laptop' or 'paper'; None: $IMBGAN_PR
                          f"(argument or ${PRESET_ENV}).")
     return PRESETS[name].with_(**changes) if changes else PRESETS[name]
 
-# %% ../nbs/00_core.ipynb #13a21a66
+# %% ../nbs/00_core.ipynb #4e46a950
 class RunClock:
     "Started at the top of a notebook; shown at its end, it says which preset and device made the outputs and how long it took."
     def __init__(self, preset:Preset|None=None):
