@@ -1,0 +1,126 @@
+"""The GAN family: training on tiny real data improves the quality score; the penalty, checkpoints and bad input."""
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn as nn
+
+from imbgan_nb.core import get_preset
+from imbgan_nb.gans import GAN_KINDS, minority_gan
+from imbgan_nb.training import BCEGAN, load_checkpoint, minority_task, train_gan
+from imbgan_nb.vanilla import VanillaGenerator, make_vanilla_gan
+from imbgan_nb.dcgan import make_dcgan
+from imbgan_nb.wgan_gp import Critic, gradient_penalty
+
+
+@pytest.fixture(scope='module')
+def task(tmp_path_factory):
+    "Digit 7 cut to 10% (14 real images): tiny real data, with the quality score of the kit."
+    cache = tmp_path_factory.mktemp('cache')
+    mp = pytest.MonkeyPatch(); mp.setenv('IMBGAN_DATA', str(cache))
+    preset = get_preset('ci', data_fraction=1.0, gan_epochs=150, gan_batch=32, snapshot_every=25)
+    t = minority_task('digits', 'sneaker_10pct', cls='7', preset=preset, seed=0, device='cpu')
+    yield t
+    mp.undo()
+
+
+@pytest.mark.parametrize('kind', list(GAN_KINDS))
+def test_training_on_tiny_real_data_improves_the_quality_score(task, kind):
+    torch.manual_seed(0)
+    untrained = GAN_KINDS[kind](task, 'cpu')
+    before = task.score_fn()(untrained)
+    gan, history = minority_gan(kind, task, cache=False, progress=False, device='cpu')
+    assert len(task.minority) == 14
+    assert history.best_score < 0.6 * before, (kind, before, history.scores)
+    x = gan.sample(10, '7')
+    assert x.shape == (10, 1, 28, 28) and x.dtype == torch.float32 and x.min() >= -1 and x.max() <= 1
+
+
+def test_gradient_penalty_matches_hand_written_autograd():
+    torch.manual_seed(1)
+    critic = Critic((1, 28, 28))
+    real, fake = torch.rand(6, 1, 28, 28)*2 - 1, torch.rand(6, 1, 28, 28)*2 - 1
+    gp = gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(5))
+    eps = torch.rand(6, 1, 1, 1, generator=torch.Generator().manual_seed(5))
+    terms = []
+    for i in range(6):
+        x = (eps[i]*real[i] + (1 - eps[i])*fake[i]).unsqueeze(0).requires_grad_(True)
+        g, = torch.autograd.grad(critic(x).sum(), x)
+        terms.append((g.flatten().norm() - 1)**2)
+    assert torch.allclose(gp, torch.stack(terms).mean(), atol=1e-6)
+
+
+def test_gradient_penalty_of_a_unit_slope_critic_is_zero():
+    w = torch.randn(16); w = w / w.norm()
+    critic = lambda x: x.flatten(1) @ w                       # gradient w everywhere, norm exactly 1
+    assert gradient_penalty(critic, torch.randn(4, 1, 4, 4), torch.randn(4, 1, 4, 4)).item() < 1e-10
+    steep = lambda x: 3 * x.flatten(1) @ w                    # norm 3: penalty (3 - 1)^2 = 4
+    assert abs(gradient_penalty(steep, torch.randn(4, 1, 4, 4), torch.randn(4, 1, 4, 4)).item() - 4) < 1e-5
+    with pytest.raises(ValueError, match="differ in shape"):
+        gradient_penalty(critic, torch.randn(4, 1, 4, 4), torch.randn(3, 1, 4, 4))
+
+
+def test_batchnorm_eps_is_not_momentum():
+    assert all(m.eps == 1e-5 and m.momentum == 0.1 for m in VanillaGenerator().modules() if isinstance(m, nn.BatchNorm1d))
+
+
+def _seven(task): return task.minority
+
+
+def test_checkpoints_refuse_what_is_not_theirs(task, tmp_path):
+    torch.manual_seed(0)
+    gan = make_vanilla_gan(task.train.classes, task.cls, device='cpu')
+    train_gan(gan, _seven(task), epochs=2, batch_size=32, checkpoint_dir=tmp_path/'v', progress=False)
+    other = make_dcgan(task.train.classes, task.cls, device='cpu')
+    with pytest.raises(ValueError, match="written for another model"):
+        train_gan(other, _seven(task), epochs=2, checkpoint_dir=tmp_path/'v', progress=False)
+    (tmp_path/'junk').mkdir(); (tmp_path/'junk'/'last.pt').write_bytes(b'not a checkpoint')
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        train_gan(gan, _seven(task), epochs=2, checkpoint_dir=tmp_path/'junk', progress=False)
+    (tmp_path/'alien').mkdir(); torch.save({'weights': torch.zeros(3)}, tmp_path/'alien'/'last.pt')
+    with pytest.raises(ValueError, match="not an imbgan_nb GAN checkpoint"):
+        train_gan(gan, _seven(task), epochs=2, checkpoint_dir=tmp_path/'alien', progress=False)
+
+
+def test_interrupt_saves_and_resume_finishes(task, tmp_path):
+    calls = {'n': 0}
+    def score_then_interrupt(gan):
+        calls['n'] += 1
+        if calls['n'] == 2: raise KeyboardInterrupt
+        return 1.0
+    torch.manual_seed(0)
+    gan = make_vanilla_gan(task.train.classes, task.cls, device='cpu')
+    with pytest.raises(KeyboardInterrupt):
+        train_gan(gan, _seven(task), epochs=6, batch_size=32, snapshot_every=2, score_fn=score_then_interrupt,
+                  checkpoint_dir=tmp_path, progress=False)
+    saved = torch.load(tmp_path/'last.pt', weights_only=True)
+    assert saved['epoch'] == 3
+    history = train_gan(gan, _seven(task), epochs=6, batch_size=32, snapshot_every=2, score_fn=lambda g: 1.0,
+                        checkpoint_dir=tmp_path, progress=False)
+    assert [e['epoch'] for e in history.epochs] == list(range(6))
+
+
+def test_nan_loss_is_reported(task):
+    class Broken(BCEGAN):
+        name = 'broken'
+        def d_loss(self, real, fake, labels):
+            loss, stats = super().d_loss(real, fake, labels)
+            return loss * float('nan'), stats
+    G = VanillaGenerator(); D = make_vanilla_gan(task.train.classes, task.cls, device='cpu').D
+    gan = Broken(G, D, task.train.classes, (1, 28, 28), cls=task.cls, device='cpu')
+    with pytest.raises(FloatingPointError, match="broken: a loss became NaN"):
+        train_gan(gan, _seven(task), epochs=1, progress=False)
+
+
+def test_sampling_and_training_bad_input(task):
+    gan = make_dcgan(task.train.classes, task.cls, device='cpu')
+    with pytest.raises(ValueError, match="trained on class '7' only"):
+        gan.sample(4, '3')
+    with pytest.raises(ValueError, match="at least one image"):
+        gan.sample(0, '7')
+    with pytest.raises(ValueError, match="learns one class"):
+        train_gan(gan, task.train, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="no training images"):
+        train_gan(gan, task.minority.subset(torch.tensor([], dtype=torch.int64)), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="Unknown GAN 'biggan'"):
+        minority_gan('biggan', task)
