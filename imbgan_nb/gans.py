@@ -25,9 +25,10 @@ GAN_KINDS = {
 def minority_gan(kind:str,            # 'vanilla', 'dcgan', 'cgan' or 'wgan_gp'
                  task:MinorityTask,
                  cache:bool=True,     # load a finished run from the cache folder; save this one there
-                 progress:bool=True, device=None) -> tuple[GAN, History]:
+                 progress:bool=True, device=None,
+                 **overrides) -> tuple[GAN, History]:  # e.g. checkpoint_dir=, passed on to `train_gan`
     "A GAN of `kind` trained on `task` (from the cache when it was trained before), and its history."
     if kind not in GAN_KINDS: raise ValueError(f"Unknown GAN {kind!r}: choose one of {', '.join(GAN_KINDS)}.")
     torch.manual_seed(task.seed)               # the same fresh weights for the same task and seed
     gan = GAN_KINDS[kind](task, device)
-    return gan, fit_minority_gan(gan, task, cache=cache, progress=progress)
+    return gan, fit_minority_gan(gan, task, cache=cache, progress=progress, **overrides)

@@ -11,7 +11,7 @@ def readme_commands():
 
 def test_ci_runs_exactly_the_readme_test_command():
     main_job, test_command = readme_commands()[:2]
-    assert main_job.startswith('pip install -e . && imbgan_analyze')
+    assert main_job == 'pip install -e . && imbgan run demo --out imbgan_runs/demo'
     assert test_command == 'pip install -e ".[dev]" && nbdev_test && pytest tests'
     ci_lines = (ROOT/'.ci'/'run').read_text().splitlines()
     assert test_command in ci_lines and 'dataset-fashion-mnist' in (ROOT/'.ci'/'run').read_text()
