@@ -92,9 +92,11 @@ def make_synthetic(sc:Scenario, train, test, full, checkpoints:Path|None=None, d
             if gan.conditional: shared = gan
         extra = oversample(train, 'gan', sc.target, classes=[c], seed=sc.seed, generator=gan)
         parts.append(extra)
-        q = quality_report(extra.images, task.minority, extractor, heldout=heldout)
+        n_real = len(task.minority)
+        if n_real < 2 or len(extra) < 2: continue          # too few images for a Fréchet distance: no quality row
+        q = quality_report(extra.images, task.minority, extractor, heldout=heldout, k=min(5, n_real - 1, len(extra) - 1))
         quality[train.classes[c]] = {k: q[k] for k in ('fd', 'fd_heldout', 'precision', 'recall', 'density', 'coverage', 'memorised')}
-    return _concat(parts), quality
+    return (_concat(parts) if parts else None), quality
 
 def _concat(parts:list):
     "One ImageSet of several (the synthetic images of each class)."
@@ -151,7 +153,7 @@ STUDIES = {
             lambda preset, seed: [Scenario('001', name, 'mnist', 'mnist0_300', ovs, 'majority', 'cnn3', preset, seed, minority=(0,))
                                   for name, ovs in [('Original', 'none'), ('Vanilla GAN', 'vanilla'), ('DCGAN', 'dcgan'), ('CGAN', 'cgan')]]),
     '002': ('Fashion-MNIST, four classes reduced: balanced, imbalanced, transforms, WGAN-GP with CNN+SVM (Bhatia & Dahyot)',
-            lambda preset, seed: [Scenario('002', name, 'fashion_mnist', proto, ovs, 'majority', 'cnn_svm', preset, seed)
+            lambda preset, seed: [Scenario('002', name, 'fashion_mnist', proto, ovs, 'majority', 'cnn_svm', preset, seed, minority=(2, 3, 4, 6))
                                   for name, proto, ovs in [('Original (balanced)', None, 'none'), ('Imbalanced', 'fmnist_multiclass', 'none'),
                                                            ('Image transforms', 'fmnist_multiclass', 'transforms'),
                                                            ('WGAN', 'fmnist_multiclass', 'wgan_gp')]]),
@@ -182,6 +184,12 @@ def read_rows(out:Path|str) -> list[dict]:
         except json.JSONDecodeError: pass
     return rows
 
+def _drop_partial_line(path:Path):
+    "Cut a half-written last line (left by a hard kill) so the next row starts on a line of its own."
+    if not path.exists(): return
+    data = path.read_bytes()
+    if data and not data.endswith(b'\n'): path.write_bytes(data[:data.rfind(b'\n') + 1])
+
 def _claim_folder(out:Path, study:str, preset:str):
     "Create the run folder, or check that it belongs to this study and preset."
     meta = out/'study.json'
@@ -204,6 +212,7 @@ def run_study(study:str, out:Path|str, preset:str|None=None, seeds:int=1, device
     done = {r['key'] for r in read_rows(out)}
     todo = [sc for sc in scenarios if sc.key not in done]
     if done: print(f"{len(scenarios) - len(todo)} of {len(scenarios)} rows already done in {out}; running {len(todo)}")
+    _drop_partial_line(out/'rows.jsonl')
     with open(out/'rows.jsonl', 'a') as f:
         for sc in tqdm(todo, desc=f"study {study}", disable=not progress):
             row = run_scenario(sc, out, device=device, progress=progress)

@@ -75,7 +75,7 @@ class FeatureExtractor:
         if self.shape is not None and tuple(x.shape[1:]) != self.shape:
             raise ValueError(f"images of shape {tuple(x.shape[1:])} given to a feature extractor for {self.shape}.")
         self.net.eval()
-        out = [self.net.features(_unit_float(x[i:i + self.batch_size], self.device)).double().cpu()
+        out = [self.net.features(_unit_float(x[i:i + self.batch_size], self.device)).cpu().double()
                for i in range(0, len(x), self.batch_size)]
         return torch.cat(out).numpy()
 
@@ -254,7 +254,7 @@ def _flat(images, feature_fn=None) -> torch.Tensor:
     "Rows to compare: flattened float64 pixels in [-1, 1], or `feature_fn(images)`."
     if feature_fn is not None: return torch.from_numpy(_as_features(feature_fn(images), 'features', 1))
     x = _unit_float(_as_images(images))
-    return x.reshape(len(x), -1).double().cpu()
+    return x.reshape(len(x), -1).cpu().double()
 
 def _nearest(query:torch.Tensor, ref:torch.Tensor, block:int=1024) -> tuple:
     "For each row of `query`, the distance to and index of its nearest row of `ref`."

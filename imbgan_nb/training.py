@@ -26,7 +26,8 @@ def init_normal(module:nn.Module, std:float=0.02):
     "DCGAN's initialisation: weights $\\sim N(0, 0.02)$, batch-norm scales $\\sim N(1, 0.02)$, biases 0."
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            w = getattr(m, 'weight_orig', m.weight)      # spectral norm keeps the raw weight in weight_orig
+            if nn.utils.parametrize.is_parametrized(m, 'weight'): w = m.parametrizations.weight.original   # spectral norm's raw weight
+            else: w = getattr(m, 'weight_orig', m.weight)                                                    # (old-style spectral norm)
             nn.init.normal_(w, 0.0, std)
             if m.bias is not None: nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -140,7 +141,8 @@ def save_checkpoint(path:Path, gan:GAN, epoch:int, history:History, data_id:dict
     state = {'kind': CHECKPOINT_KIND, 'model': gan.describe(), 'data': data_id, 'epoch': epoch,
              'G': gan.G.state_dict(), 'D': gan.D.state_dict(), 'opt_G': gan.opt_G.state_dict(), 'opt_D': gan.opt_D.state_dict(),
              'best_G': best_G, 'history': history.to_dict(),
-             'rng': {'torch': torch.get_rng_state(), 'generator': generator.get_state()}}
+             'rng': {'torch': torch.get_rng_state(), 'generator': generator.get_state(),
+                     'cuda': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix('.tmp')
     torch.save(state, tmp); tmp.replace(path)   # a crash mid-write never leaves a broken checkpoint
@@ -195,8 +197,12 @@ def train_gan(gan:GAN,
         gan.opt_G.load_state_dict(state['opt_G']); gan.opt_D.load_state_dict(state['opt_D'])
         history, best_G, start = History.from_dict(state['history']), state['best_G'], state['epoch'] + 1
         torch.set_rng_state(state['rng']['torch'].cpu()); generator.set_state(state['rng']['generator'].cpu())
+        if state['rng'].get('cuda') and torch.cuda.is_available() and len(state['rng']['cuda']) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all([s.cpu() for s in state['rng']['cuda']])
+    if len(data) < 2: raise ValueError(f"only {len(data)} training image(s): batch norm needs at least 2 per batch; "
+                                       "keep more images of the class (a larger preset data_fraction).")
     bs = min(batch_size, len(data))          # tiny minority sets: one batch of everything
-    step, epoch = 0, start - 1
+    step, epoch = start * (len(data) // bs), start - 1   # step counts D steps, so n_critic's schedule survives a resume
     bar = tqdm(range(start, epochs), desc=f"{gan.name} on {len(data)} images", disable=not progress, leave=False)
     try:
         for epoch in bar:
@@ -235,9 +241,10 @@ def train_gan(gan:GAN,
                         best_G = copy.deepcopy(gan.G.state_dict())
                 if path is not None: save_checkpoint(path, gan, epoch, history, data_id, best_G, generator)
     except KeyboardInterrupt:
-        if path is not None and epoch >= start:
-            save_checkpoint(path, gan, epoch, history, data_id, best_G, generator)
-            print(f"interrupted: saved epoch {epoch} to {path}; call again to resume")
+        finished = history.epochs[-1]['epoch'] if history.epochs else start - 1
+        if path is not None and finished >= start:     # save the last whole epoch; the next call redoes the broken one
+            save_checkpoint(path, gan, finished, history, data_id, best_G, generator)
+            print(f"interrupted: saved epoch {finished} to {path}; call again to resume")
         raise
     if best_G is not None: gan.G.load_state_dict(best_G)
     return history
@@ -279,6 +286,13 @@ def show_snapshots(history:History, n_rows:int=6, per_row:int=12):
 from .core import Preset, get_preset
 from .data import cache_dir, get_protocol, load_dataset, subsample
 
+def _gan_preset_tag(p:Preset) -> str:
+    "The preset's name, with a hash of its sizes when they differ from the named preset's (so caches never mix)."
+    import hashlib
+    from imbgan_nb.core import PRESETS
+    if PRESETS.get(p.name) == p: return p.name
+    return f"{p.name}-{hashlib.sha1(repr(sorted(asdict(p).items())).encode()).hexdigest()[:8]}"
+
 @dataclass
 class MinorityTask:
     "An imbalanced training set, its minority class, held-out real images of that class, and a quality score."
@@ -299,7 +313,7 @@ class MinorityTask:
     @property
     def key(self) -> str:
         "Names the task in cache folders."
-        return f"{self.train.name}_{self.protocol}_class{self.cls}_{self.preset.name}_seed{self.seed}"
+        return f"{self.train.name}_{self.protocol}_class{self.cls}_{_gan_preset_tag(self.preset)}_seed{self.seed}"
 
     def score_fn(self, n:int=256):
         "gan -> feature-space Fréchet distance between `n` generated and the held-out real images (lower is better)."

@@ -124,3 +124,50 @@ def test_sampling_and_training_bad_input(task):
         train_gan(gan, task.minority.subset(torch.tensor([], dtype=torch.int64)), epochs=1, progress=False)
     with pytest.raises(ValueError, match="Unknown GAN 'biggan'"):
         minority_gan('biggan', task)
+
+
+def test_interrupt_inside_an_epoch_redoes_that_epoch(task, tmp_path):
+    "Ctrl-C in the middle of an epoch keeps the last whole epoch; the resumed run ends with every epoch and snapshot."
+    class Stopper(BCEGAN):
+        name = 'vanilla'
+        calls = 0
+        def d_loss(self, real, fake, labels):
+            Stopper.calls += 1
+            if Stopper.calls == 5: raise KeyboardInterrupt          # epoch 2's second batch (2 batches per epoch)
+            return super().d_loss(real, fake, labels)
+    torch.manual_seed(0)
+    base = make_vanilla_gan(task.train.classes, task.cls, device='cpu')
+    gan = Stopper(base.G, base.D, task.train.classes, (1, 28, 28), cls=task.cls, device='cpu')
+    with pytest.raises(KeyboardInterrupt):
+        train_gan(gan, task.minority, epochs=4, batch_size=7, snapshot_every=1, score_fn=lambda g: 1.0,
+                  checkpoint_dir=tmp_path, progress=False)
+    assert torch.load(tmp_path/'last.pt', weights_only=True)['epoch'] == 1
+    history = train_gan(gan, task.minority, epochs=4, batch_size=7, snapshot_every=1, score_fn=lambda g: 1.0,
+                        checkpoint_dir=tmp_path, progress=False)
+    assert [e['epoch'] for e in history.epochs] == [0, 1, 2, 3] and sorted(history.snapshots) == [0, 1, 2, 3]
+    assert history.best_epoch == 0
+
+
+def test_wgan_gp_resume_matches_an_uninterrupted_run(task, tmp_path):
+    "The five-critic-steps schedule continues across a resume: same weights as one straight run."
+    from imbgan_nb.wgan_gp import make_wgan_gp
+    def fresh():
+        torch.manual_seed(3)
+        return make_wgan_gp(task.train.classes, task.cls, device='cpu')
+    straight = fresh(); train_gan(straight, task.minority, epochs=4, batch_size=4, seed=2, progress=False)
+    resumed = fresh(); train_gan(resumed, task.minority, epochs=2, batch_size=4, seed=2, checkpoint_dir=tmp_path, progress=False)
+    resumed = fresh(); train_gan(resumed, task.minority, epochs=4, batch_size=4, seed=2, checkpoint_dir=tmp_path, progress=False)
+    for a, b in zip(straight.G.parameters(), resumed.G.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_spectral_norm_layers_get_the_dcgan_initialisation(task):
+    gan = make_dcgan(task.train.classes, task.cls, device='cpu')
+    raw = [m.parametrizations.weight.original for m in gan.D.modules() if hasattr(m, 'parametrizations')]
+    assert len(raw) == 3 and all(abs(w.std().item() - 0.02) < 0.005 for w in raw)
+
+
+def test_one_image_is_refused_with_the_fix(task):
+    gan = make_dcgan(task.train.classes, task.cls, device='cpu')
+    with pytest.raises(ValueError, match="batch norm needs at least 2"):
+        train_gan(gan, task.minority.subset(torch.tensor([0])), epochs=1, progress=False)
