@@ -156,7 +156,7 @@ def feature_extractor(train:ImageSet,            # the real, balanced training s
                 'state_dict': {k: v.detach().cpu() for k, v in clf.net.state_dict().items()}}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + '.part')
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.part")   # one per process: parallel notebooks never collide
             torch.save(ckpt, tmp); os.replace(tmp, path)
             info['path'] = str(path)
         except OSError as e: warnings.warn(f"could not cache the feature extractor in {path} ({e.strerror}); it will be retrained next time.")

@@ -7,7 +7,7 @@ __all__ = ['CHECKPOINT_KIND', 'init_normal', 'GAN', 'BCEGAN', 'History', 'save_c
            'plot_history', 'show_snapshots', 'MinorityTask', 'minority_task', 'fit_minority_gan']
 
 # %% ../nbs/04_gan_training.ipynb #681c5968
-import copy, time
+import copy, os, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -144,7 +144,7 @@ def save_checkpoint(path:Path, gan:GAN, epoch:int, history:History, data_id:dict
              'rng': {'torch': torch.get_rng_state(), 'generator': generator.get_state(),
                      'cuda': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix('.tmp')
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp")   # one per process: parallel runs never share a half-file
     torch.save(state, tmp); tmp.replace(path)   # a crash mid-write never leaves a broken checkpoint
 
 def load_checkpoint(path:Path, gan:GAN, data_id:dict) -> dict:
