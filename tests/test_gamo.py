@@ -1,0 +1,93 @@
+"""GAMO and GAMO2pix on real (embedded) data: the convex contract, learning, the scenario path, and bad input."""
+import pytest
+import torch
+
+import imbgan_nb.gamo as gamo_mod
+from imbgan_nb.core import get_preset
+from imbgan_nb.data import get_protocol, to_unit_range
+from imbgan_nb.classifier import evaluate, fit_classifier
+from imbgan_nb.experiments import Scenario, run_scenario
+from imbgan_nb.gamo import fit_gamo, class_priors, classes_for_classifier, shortfall
+from imbgan_nb.gamo2pix import fit_gamo2pix
+
+
+@pytest.fixture(scope='module')
+def ir100(digits):
+    "The digits cut to GAMO's IR-100 profile (scaled to the digits' class size), and 35 test images per class."
+    return get_protocol('gamo_ir100').apply(*digits, seed=0)
+
+
+@pytest.fixture(scope='module')
+def flat_gamo(ir100):
+    return fit_gamo(ir100[0], 'flat', 'ls', preset=get_preset('ci', clf_epochs=15, clf_batch=32), seed=0, device='cpu', progress=False)
+
+
+def test_generated_points_are_convex_combinations_of_the_class(ir100, flat_gamo):
+    train = ir100[0]
+    for c in flat_gamo.bank:
+        x, w = flat_gamo.sample(c, 50, seed=c)
+        real = to_unit_range(train.images[flat_gamo.members[c]]).flatten(1)
+        assert (w >= 0).all() and torch.allclose(w.sum(1), torch.ones(50), atol=1e-5)
+        assert torch.allclose(x, w @ real, atol=1e-5)
+        assert (x >= real.min(0).values - 1e-5).all() and (x <= real.max(0).values + 1e-5).all()
+        assert (train.labels[flat_gamo.members[c]] == c).all()
+
+
+def test_gamo_learns_a_classifier_on_real_digits(ir100, flat_gamo):
+    train, test = ir100
+    untrained = fit_gamo(train, 'flat', 'ls', preset=get_preset('ci', clf_epochs=0), device='cpu', progress=False)
+    before, after = evaluate(untrained.classifier, test)['acsa'], evaluate(flat_gamo.classifier, test)['acsa']
+    assert before < 0.3 and after > 0.6, (before, after)
+
+
+def test_step10_labels_follow_the_shortfall(ir100):
+    P = class_priors(ir100[0].labels, 10)
+    labels = classes_for_classifier(P, 50_000, torch.Generator().manual_seed(0))
+    freq = torch.bincount(labels, minlength=10).double() / 50_000
+    assert freq[P.argmax()] == 0
+    assert torch.allclose(freq, shortfall(P) / shortfall(P).sum(), atol=0.01)
+
+
+def test_a_nan_loss_stops_training_with_the_fix(ir100, monkeypatch):
+    monkeypatch.setattr(gamo_mod, 'generator_loss', lambda *a, **k: torch.tensor(float('nan'), requires_grad=True))
+    with pytest.raises(FloatingPointError, match="GAMO's G loss became nan.*lower lr"):
+        fit_gamo(ir100[0], 'flat', preset=get_preset('ci', clf_epochs=1), device='cpu', progress=False)
+
+
+def test_bad_input_is_refused(ir100, digits):
+    train = ir100[0]
+    with pytest.raises(ValueError, match='Unknown GAMO variant'):
+        fit_gamo(train, 'pixels', progress=False)
+    without_5 = train.subset(torch.nonzero(train.labels != 5).flatten())
+    with pytest.raises(ValueError, match=r'class\(es\) \[5\] have no training images'):
+        fit_gamo(without_5, 'flat', progress=False)
+
+
+def test_gamo_scenario_runs_through_the_experiments_path(tmp_path):
+    sc = Scenario('t', 'GAMO (LS)', 'digits', 'gamo_ir100', 'gamo', 'majority', 'cnn2', 'ci', 0,
+                  overrides=(('data_fraction', 1.0), ('test_fraction', 1.0), ('clf_epochs', 2)), loss='ls')
+    row = run_scenario(sc, out=tmp_path, device='cpu', progress=False)
+    assert row['oversampler'] == 'gamo' and row['loss'] == 'ls' and row['n_synthetic'] == 0
+    assert row['n_real'] == 96 + 48 + 24 + 18 + 12 + 8 + 5 + 2 + 1 + 1
+    assert 0 <= row['gm'] <= row['acsa'] <= 1
+
+
+def test_ls_classifier_loss_trains(ir100):
+    clf = fit_classifier(ir100[0], 'cnn2', preset=get_preset('ci', clf_epochs=3, clf_batch=32), device='cpu', progress=False, loss='ls')
+    assert clf.history[-1]['loss'] < clf.history[0]['loss']
+    with pytest.raises(ValueError, match='Unknown classifier loss'):
+        fit_classifier(ir100[0], 'cnn2', preset=get_preset('ci', clf_epochs=1), progress=False, loss='hinge')
+
+
+def test_gamo2pix_decoders_learn_and_refuse_bad_input(ir100, flat_gamo):
+    train = ir100[0]
+    with pytest.raises(ValueError, match='flattened GAMO makes images already'):
+        fit_gamo2pix(flat_gamo, train, progress=False)
+    conv = fit_gamo(train, 'conv', preset=get_preset('ci', clf_epochs=1), device='cpu', progress=False)
+    with pytest.raises(ValueError, match='pass GAMO.s own training set'):
+        fit_gamo2pix(conv, train.subset(torch.arange(10)), progress=False)
+    g2p = fit_gamo2pix(conv, train, classes=['1'], steps=200, device='cpu', progress=False)
+    h = g2p.history[1]
+    assert h[-20:, 0].mean() < 0.7 * h[:20, 0].mean()
+    x = g2p.sample(4, 1, generator=torch.Generator().manual_seed(0))
+    assert x.shape == (4, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
