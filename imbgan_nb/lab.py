@@ -8,7 +8,7 @@ __all__ = ['SPEEDS', 'FAST_PER_CLASS', 'FAST_TEST_PER_CLASS', 'FAST_SIZES', 'PRO
            'reference_cut', 'lab_generators', 'lab_scenario', 'LabResult', 'run_lab', 'metrics_table', 'lab_figures',
            'figure_png', 'history_row', 'plot_history', 'Latest', 'Lab']
 
-# %% ../nbs/14_lab.ipynb #195c531d
+# %% ../nbs/14_lab.ipynb #540210c6
 import io, threading, time
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -23,7 +23,7 @@ from .data import (DATASETS, PROTOCOLS, SYSTEM_DIRS, ImageSet, Protocol, _candid
                             imbalance_ratio, load_dataset, make_imbalanced, subsample, take_per_class)
 from .experiments import GAN_OVERSAMPLERS, OVERSAMPLERS, Scenario, _classes_to_fill, make_synthetic, score_scenario
 
-# %% ../nbs/14_lab.ipynb #b6c640f6
+# %% ../nbs/14_lab.ipynb #43f44f9a
 SPEEDS = ('fast', 'full')
 FAST_PER_CLASS = 200        # training images per class on the fast path, before the cut
 FAST_TEST_PER_CLASS = 200   # test images per class on the fast path
@@ -39,7 +39,7 @@ def lab_overrides(dataset:str, # the dataset's name
     o = (('data_fraction', 1.0), ('test_fraction', 1.0)) if dataset == 'digits' else ()
     return o + (tuple(FAST_SIZES.items()) if speed == 'fast' else ())
 
-# %% ../nbs/14_lab.ipynb #63e5fff8
+# %% ../nbs/14_lab.ipynb #89d26165
 @dataclass(frozen=True)
 class LabSettings:
     "What the student set in the lab, as plain data."
@@ -83,7 +83,7 @@ def keep_counts(train:ImageSet,   # the balanced training set the lab cuts
                          "larger training set.")
     return keep
 
-# %% ../nbs/14_lab.ipynb #aae4d6ad
+# %% ../nbs/14_lab.ipynb #5886d0c2
 def parse_fractions(text:str,       # e.g. 'Coat: 0.3, Shirt: 0.05' or '4: 0.3'
                     classes:tuple,  # the dataset's class names
                    ) -> tuple:
@@ -102,7 +102,7 @@ def parse_fractions(text:str,       # e.g. 'Coat: 0.3, Shirt: 0.05' or '4: 0.3'
         out.append((c, f))
     return tuple(out)
 
-# %% ../nbs/14_lab.ipynb #1a21d86d
+# %% ../nbs/14_lab.ipynb #a4b30e36
 def available_datasets() -> list:
     "Datasets whose train and test files are on this machine, plus the embedded digits."
     def here(name):
@@ -123,7 +123,7 @@ def lab_data(dataset:str, preset:str, speed:str, seed:int=0) -> tuple:
         test = take_per_class(test, min(FAST_TEST_PER_CLASS, int(test.counts().min())), seed)
     return train, test, full
 
-# %% ../nbs/14_lab.ipynb #37ecc1e7
+# %% ../nbs/14_lab.ipynb #96b36f77
 _GENERATORS = {}   # (dataset, kind, class, preset, seed) -> trained GAN, for the life of the kernel
 
 def reference_cut(cls:int) -> Protocol:
@@ -156,7 +156,7 @@ def lab_generators(kind:str,             # a GAN oversampler: 'vanilla', 'dcgan'
         out[c] = _GENERATORS[key]
     return out
 
-# %% ../nbs/14_lab.ipynb #46b7c0b5
+# %% ../nbs/14_lab.ipynb #77d503b9
 def lab_scenario(s:LabSettings, preset:Preset) -> Scenario:
     "The lab's settings as a scenario of the experiments notebook (study 'lab')."
     target = s.target if isinstance(s.target, str) else int(s.target)
@@ -209,7 +209,7 @@ def run_lab(s:LabSettings,
                      {'data': t_data - t0, 'generators': t_gens - t_data, 'synthetic': t_synth - t_gens,
                       'classifier': t_clf - t_synth, 'baseline': t_end - t_clf, 'total': t_end - t0})
 
-# %% ../nbs/14_lab.ipynb #c2190175
+# %% ../nbs/14_lab.ipynb #c594955e
 LAB_METRICS = {'minority_recall': 'minority recall', 'minority_f1': 'minority F1', 'macro_f1': 'macro F1',
                'acsa': 'ACSA', 'gm': 'GM', 'accuracy': 'accuracy'}
 
@@ -251,7 +251,7 @@ def figure_png(fig, dpi:int=80) -> bytes:
     plt.close(fig)
     return buf.getvalue()
 
-# %% ../nbs/14_lab.ipynb #ab678647
+# %% ../nbs/14_lab.ipynb #e08351a8
 def history_row(res:LabResult) -> dict:
     "One row of the lab's history for an update."
     s, row = res.settings, res.row
@@ -276,7 +276,7 @@ def plot_history(history:list, ax=None):
     ax.figure.tight_layout()
     return ax.figure
 
-# %% ../nbs/14_lab.ipynb #887f6785
+# %% ../nbs/14_lab.ipynb #c696f03a
 class Latest:
     "Numbers requests; only the newest one is current."
     def __init__(self): self.n, self._lock = 0, threading.Lock()
@@ -287,7 +287,7 @@ class Latest:
             return self.n
     def is_current(self, i:int) -> bool: return i == self.n
 
-# %% ../nbs/14_lab.ipynb #5a43999a
+# %% ../nbs/14_lab.ipynb #3469eb33
 _TARGETS = [('to the mean', 'mean'), ('to the majority', 'majority'), ('custom count', 'custom')]
 
 class Lab:
@@ -329,7 +329,10 @@ class Lab:
         self.ui = W.HBox([W.VBox(controls + [self.status, self.errors, self.log], layout=W.Layout(width='350px')),
                           W.VBox([self.images['distribution'], self.metrics, self.images['images'], self.images['nearest'],
                                   self.images['confusions'], W.HBox([self.images['history'], self.table])])])
+        for w in controls:
+            if hasattr(w, 'style') and hasattr(w.style, 'description_width'): w.style.description_width = '80px'
         self.request()
+        self.wait()      # the first update before the cell ends: its figures never leak into the cell's own output
 
     def _class_options(self, ds:str) -> list: return [(n, i) for i, n in enumerate(DATASETS[ds][0])]
 
@@ -410,7 +413,7 @@ class Lab:
         for k, w in self.images.items():
             w.value = self.png.get(k, b'')
             w.layout.display = None if k in self.png else 'none'
-        self.metrics.value = metrics_table(res).to_html()
+        self.metrics.value = metrics_table(res).to_html(index_names=False)
         self.table.value = pd.DataFrame(self.history[-8:]).drop(columns=['dataset', 'seed', 'target']).to_html(index=False)
         self.errors.value = ''
         self.finished += 1

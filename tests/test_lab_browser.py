@@ -117,8 +117,8 @@ _PIXELS = """sel => { const img = document.querySelector(sel);
 
 def _snapshot(page) -> dict:
     "What the lab shows now: status and metrics text, and the pixels of its figures."
-    return {'status': page.inner_text('.imbgan-lab-status'), 'metrics': page.inner_text('.imbgan-lab-metrics'),
-            'error': page.inner_text('.imbgan-lab-error'),
+    return {'status': page.text_content('.imbgan-lab-status'), 'metrics': page.text_content('.imbgan-lab-metrics'),
+            'error': page.text_content('.imbgan-lab-error'),
             **{k: page.evaluate(_PIXELS, f'img.imbgan-lab-{k}') for k in ('distribution', 'images', 'nearest', 'confusions', 'history')}}
 
 
@@ -131,7 +131,7 @@ def _wait_for_update(page, *needles):
 
 def test_lab_in_a_real_browser(browser, jupyter_lab, artifacts):
     base, token, nb = jupyter_lab
-    page = browser.new_page(viewport={'width': 1500, 'height': 1100})
+    page = browser.new_page(viewport={'width': 1500, 'height': 2000})
     page.set_default_timeout(120_000)
     errors = []
     page.on('pageerror', lambda e: errors.append(str(e)))
@@ -139,7 +139,7 @@ def test_lab_in_a_real_browser(browser, jupyter_lab, artifacts):
         page.goto(f'{base}/lab/tree/{nb.name}?token={token}')
         page.wait_for_function("() => document.querySelector('#jp-main-statusbar')?.textContent.includes('Idle')", timeout=120_000)
         page.get_by_role('menuitem', name='Run', exact=True).click()
-        page.get_by_role('menuitem', name='Run All Cells').click()
+        page.locator('li.lm-Menu-item[data-command="runmenu:run-all"]').click()
         # The notebook drives the lab itself, then its last cell shows the run clock: wait for that, and for the kernel.
         page.wait_for_selector('text=Outputs above:', timeout=RUN_ALL_TIMEOUT_MS)
         page.wait_for_function("() => document.querySelector('#jp-main-statusbar')?.textContent.includes('Idle')", timeout=120_000)
