@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['SPEEDS', 'FAST_PER_CLASS', 'FAST_TEST_PER_CLASS', 'FAST_SIZES', 'PROFILES', 'REFERENCE_FRACTION', 'LAB_METRICS',
            'lab_overrides', 'LabSettings', 'keep_counts', 'parse_fractions', 'available_datasets', 'lab_data',
-           'reference_cut', 'lab_generators', 'lab_scenario', 'LabResult', 'run_lab', 'metrics_table', 'lab_figures',
-           'figure_png', 'history_row', 'plot_history', 'Latest', 'Lab']
+           'cached_generator', 'reference_cut', 'lab_generators', 'lab_scenario', 'LabResult', 'run_lab',
+           'metrics_table', 'lab_figures', 'figure_png', 'history_row', 'plot_history', 'Latest', 'Lab']
 
-# %% ../nbs/14_lab.ipynb #540210c6
+# %% ../nbs/14_lab.ipynb #df32f1ab
 import io, threading, time
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -22,8 +22,9 @@ from .core import Preset, get_device, get_preset
 from .data import (DATASETS, PROTOCOLS, SYSTEM_DIRS, ImageSet, Protocol, _candidates, _holds, cache_dir,
                             imbalance_ratio, load_dataset, make_imbalanced, subsample, take_per_class)
 from .experiments import GAN_OVERSAMPLERS, OVERSAMPLERS, Scenario, _classes_to_fill, make_synthetic, score_scenario
+from .gans import GAN_KINDS
 
-# %% ../nbs/14_lab.ipynb #43f44f9a
+# %% ../nbs/14_lab.ipynb #bedf461e
 SPEEDS = ('fast', 'full')
 FAST_PER_CLASS = 200        # training images per class on the fast path, before the cut
 FAST_TEST_PER_CLASS = 200   # test images per class on the fast path
@@ -39,7 +40,7 @@ def lab_overrides(dataset:str, # the dataset's name
     o = (('data_fraction', 1.0), ('test_fraction', 1.0)) if dataset == 'digits' else ()
     return o + (tuple(FAST_SIZES.items()) if speed == 'fast' else ())
 
-# %% ../nbs/14_lab.ipynb #89d26165
+# %% ../nbs/14_lab.ipynb #8d592919
 @dataclass(frozen=True)
 class LabSettings:
     "What the student set in the lab, as plain data."
@@ -83,7 +84,7 @@ def keep_counts(train:ImageSet,   # the balanced training set the lab cuts
                          "larger training set.")
     return keep
 
-# %% ../nbs/14_lab.ipynb #5886d0c2
+# %% ../nbs/14_lab.ipynb #34055249
 def parse_fractions(text:str,       # e.g. 'Coat: 0.3, Shirt: 0.05' or '4: 0.3'
                     classes:tuple,  # the dataset's class names
                    ) -> tuple:
@@ -102,7 +103,7 @@ def parse_fractions(text:str,       # e.g. 'Coat: 0.3, Shirt: 0.05' or '4: 0.3'
         out.append((c, f))
     return tuple(out)
 
-# %% ../nbs/14_lab.ipynb #a4b30e36
+# %% ../nbs/14_lab.ipynb #7c43b6fa
 def available_datasets() -> list:
     "Datasets whose train and test files are on this machine, plus the embedded digits."
     def here(name):
@@ -123,8 +124,12 @@ def lab_data(dataset:str, preset:str, speed:str, seed:int=0) -> tuple:
         test = take_per_class(test, min(FAST_TEST_PER_CLASS, int(test.counts().min())), seed)
     return train, test, full
 
-# %% ../nbs/14_lab.ipynb #96b36f77
+# %% ../nbs/14_lab.ipynb #67b413c7
 _GENERATORS = {}   # (dataset, kind, class, preset, seed) -> trained GAN, for the life of the kernel
+
+def cached_generator(kind:str) -> bool:
+    "Whether the lab trains generators of `kind` once and samples them (a GAN of `minority_gan`)."
+    return kind in GAN_OVERSAMPLERS and kind in GAN_KINDS   # others of the registry (e.g. GAMO) take make_synthetic's own path
 
 def reference_cut(cls:int) -> Protocol:
     "The cut a lab generator of class `cls` trains on: 10% of the class (a named protocol when one is this very cut)."
@@ -156,7 +161,7 @@ def lab_generators(kind:str,             # a GAN oversampler: 'vanilla', 'dcgan'
         out[c] = _GENERATORS[key]
     return out
 
-# %% ../nbs/14_lab.ipynb #77d503b9
+# %% ../nbs/14_lab.ipynb #a0f6d112
 def lab_scenario(s:LabSettings, preset:Preset) -> Scenario:
     "The lab's settings as a scenario of the experiments notebook (study 'lab')."
     target = s.target if isinstance(s.target, str) else int(s.target)
@@ -190,7 +195,7 @@ def run_lab(s:LabSettings,
     sc = lab_scenario(s, p)
     t_data = time.perf_counter()
     gens = None
-    if sc.oversampler in GAN_OVERSAMPLERS:
+    if cached_generator(sc.oversampler):
         gen_preset = get_preset(p.name, **dict(lab_overrides(s.dataset, 'full')))
         gens = lab_generators(sc.oversampler, s.dataset, _classes_to_fill(sc, train), gen_preset, int(s.seed), device, progress)
     t_gens = time.perf_counter()
@@ -209,7 +214,7 @@ def run_lab(s:LabSettings,
                      {'data': t_data - t0, 'generators': t_gens - t_data, 'synthetic': t_synth - t_gens,
                       'classifier': t_clf - t_synth, 'baseline': t_end - t_clf, 'total': t_end - t0})
 
-# %% ../nbs/14_lab.ipynb #c594955e
+# %% ../nbs/14_lab.ipynb #abd05942
 LAB_METRICS = {'minority_recall': 'minority recall', 'minority_f1': 'minority F1', 'macro_f1': 'macro F1',
                'acsa': 'ACSA', 'gm': 'GM', 'accuracy': 'accuracy'}
 
@@ -251,7 +256,7 @@ def figure_png(fig, dpi:int=80) -> bytes:
     plt.close(fig)
     return buf.getvalue()
 
-# %% ../nbs/14_lab.ipynb #e08351a8
+# %% ../nbs/14_lab.ipynb #7abe563a
 def history_row(res:LabResult) -> dict:
     "One row of the lab's history for an update."
     s, row = res.settings, res.row
@@ -276,7 +281,7 @@ def plot_history(history:list, ax=None):
     ax.figure.tight_layout()
     return ax.figure
 
-# %% ../nbs/14_lab.ipynb #c696f03a
+# %% ../nbs/14_lab.ipynb #031e28f1
 class Latest:
     "Numbers requests; only the newest one is current."
     def __init__(self): self.n, self._lock = 0, threading.Lock()
@@ -287,7 +292,7 @@ class Latest:
             return self.n
     def is_current(self, i:int) -> bool: return i == self.n
 
-# %% ../nbs/14_lab.ipynb #3469eb33
+# %% ../nbs/14_lab.ipynb #ab8790a4
 _TARGETS = [('to the mean', 'mean'), ('to the majority', 'majority'), ('custom count', 'custom')]
 
 class Lab:
@@ -359,7 +364,7 @@ class Lab:
         self.requested += 1
         try:
             s = self.settings()
-            if s.oversampler in GAN_OVERSAMPLERS: self._prepare_generators(s)
+            if cached_generator(s.oversampler): self._prepare_generators(s)
         except Exception as e: return self._fail(i, e)
         self._job = (i, s)
         self.status.value = f"<i>working on update {i}…</i>"
@@ -408,7 +413,7 @@ class Lab:
         t0 = time.perf_counter()
         self.result, self.error = res, None
         self.history.append(history_row(res))
-        self.png = {k: figure_png(f) for k, f in lab_figures(res).items()}
+        self.png = {k: figure_png(f, dpi=60 if k == 'confusions' else 80) for k, f in lab_figures(res).items()}
         self.png['history'] = figure_png(plot_history(self.history))
         for k, w in self.images.items():
             w.value = self.png.get(k, b'')

@@ -75,6 +75,9 @@ def jupyter_lab(tmp_path):
     settings = home/'lab-settings'/'@jupyterlab'/'apputils-extension'
     settings.mkdir(parents=True)
     (settings/'notification.jupyterlab-settings').write_text(json.dumps({'fetchNews': 'false'}))   # no news toast over the page
+    notebook = home/'lab-settings'/'@jupyterlab'/'notebook-extension'
+    notebook.mkdir(parents=True)
+    (notebook/'tracker.jupyterlab-settings').write_text(json.dumps({'windowingMode': 'none'}))       # every cell stays in the page
     nb = _lab_notebook(work)
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, 'HOME': str(home), 'JUPYTER_CONFIG_DIR': str(home/'config'), 'JUPYTER_DATA_DIR': str(home/'data'),
