@@ -8,7 +8,7 @@ __all__ = ['SPEEDS', 'FAST_PER_CLASS', 'FAST_TEST_PER_CLASS', 'FAST_SIZES', 'PRO
            'cached_generator', 'reference_cut', 'lab_generators', 'lab_scenario', 'LabResult', 'run_lab',
            'metrics_table', 'lab_figures', 'figure_png', 'history_row', 'plot_history', 'Latest', 'Lab']
 
-# %% ../nbs/14_lab.ipynb #9672bbdd
+# %% ../nbs/14_lab.ipynb #57b18d34
 import io, threading, time
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -24,7 +24,7 @@ from .data import (DATASETS, PROTOCOLS, SYSTEM_DIRS, ImageSet, Protocol, _candid
 from .experiments import GAN_OVERSAMPLERS, OVERSAMPLERS, Scenario, _classes_to_fill, make_synthetic, score_scenario
 from .gans import GAN_KINDS
 
-# %% ../nbs/14_lab.ipynb #4c8f1b91
+# %% ../nbs/14_lab.ipynb #e2213f7c
 SPEEDS = ('fast', 'full')
 FAST_PER_CLASS = 200        # training images per class on the fast path, before the cut
 FAST_TEST_PER_CLASS = 200   # test images per class on the fast path
@@ -40,7 +40,7 @@ def lab_overrides(dataset:str, # the dataset's name
     o = (('data_fraction', 1.0), ('test_fraction', 1.0)) if dataset == 'digits' else ()
     return o + (tuple(FAST_SIZES.items()) if speed == 'fast' else ())
 
-# %% ../nbs/14_lab.ipynb #3bf4d9e7
+# %% ../nbs/14_lab.ipynb #8cd5f2d8
 @dataclass(frozen=True)
 class LabSettings:
     "What the student set in the lab, as plain data."
@@ -84,7 +84,7 @@ def keep_counts(train:ImageSet,   # the balanced training set the lab cuts
                          "larger training set.")
     return keep
 
-# %% ../nbs/14_lab.ipynb #8b058804
+# %% ../nbs/14_lab.ipynb #fdcf35f7
 def parse_fractions(text:str,       # e.g. 'Coat: 0.3, Shirt: 0.05' or '4: 0.3'
                     classes:tuple,  # the dataset's class names
                    ) -> tuple:
@@ -103,7 +103,7 @@ def parse_fractions(text:str,       # e.g. 'Coat: 0.3, Shirt: 0.05' or '4: 0.3'
         out.append((c, f))
     return tuple(out)
 
-# %% ../nbs/14_lab.ipynb #968f480a
+# %% ../nbs/14_lab.ipynb #384d50f0
 def available_datasets() -> list:
     "Datasets whose train and test files are on this machine, plus the embedded digits."
     def here(name):
@@ -124,7 +124,7 @@ def lab_data(dataset:str, preset:str, speed:str, seed:int=0) -> tuple:
         test = take_per_class(test, min(FAST_TEST_PER_CLASS, int(test.counts().min())), seed)
     return train, test, full
 
-# %% ../nbs/14_lab.ipynb #5ce8fbde
+# %% ../nbs/14_lab.ipynb #17c185e7
 _GENERATORS = {}   # (dataset, kind, class, preset, seed) -> trained GAN, for the life of the kernel
 
 def cached_generator(kind:str) -> bool:
@@ -161,7 +161,7 @@ def lab_generators(kind:str,             # a GAN oversampler: 'vanilla', 'dcgan'
         out[c] = _GENERATORS[key]
     return out
 
-# %% ../nbs/14_lab.ipynb #5d18f2a8
+# %% ../nbs/14_lab.ipynb #5e886b07
 def lab_scenario(s:LabSettings, preset:Preset) -> Scenario:
     "The lab's settings as a scenario of the experiments notebook (study 'lab')."
     target = s.target if isinstance(s.target, str) else int(s.target)
@@ -214,7 +214,7 @@ def run_lab(s:LabSettings,
                      {'data': t_data - t0, 'generators': t_gens - t_data, 'synthetic': t_synth - t_gens,
                       'classifier': t_clf - t_synth, 'baseline': t_end - t_clf, 'total': t_end - t0})
 
-# %% ../nbs/14_lab.ipynb #4ac5c8a5
+# %% ../nbs/14_lab.ipynb #38723e1e
 LAB_METRICS = {'minority_recall': 'minority recall', 'minority_f1': 'minority F1', 'macro_f1': 'macro F1',
                'acsa': 'ACSA', 'gm': 'GM', 'accuracy': 'accuracy'}
 
@@ -256,7 +256,7 @@ def figure_png(fig, dpi:int=80) -> bytes:
     plt.close(fig)
     return buf.getvalue()
 
-# %% ../nbs/14_lab.ipynb #91c57071
+# %% ../nbs/14_lab.ipynb #bc245c8c
 def history_row(res:LabResult) -> dict:
     "One row of the lab's history for an update."
     s, row = res.settings, res.row
@@ -275,13 +275,16 @@ def plot_history(history:list, ax=None):
     for name, g in df.groupby('oversampler', sort=False):
         g = g.groupby('IR', as_index=False)['minority recall'].mean().sort_values('IR')
         ax.plot(g['IR'], g['minority recall'], 'o-', label=name, ms=4)
+    from matplotlib.ticker import FormatStrFormatter, NullFormatter
     ax.set_xscale('log'); ax.set_ylim(-0.02, 1.02)
+    ax.set_xticks(sorted(df['IR'].unique()))                       # label the ratios tried, plainly
+    ax.xaxis.set_major_formatter(FormatStrFormatter('%g')); ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel('imbalance ratio'); ax.set_ylabel('minority recall')
     ax.legend(frameon=False, fontsize=8, loc='upper left', bbox_to_anchor=(1.0, 1.0))
     ax.figure.tight_layout()
     return ax.figure
 
-# %% ../nbs/14_lab.ipynb #4b1401d3
+# %% ../nbs/14_lab.ipynb #3abe1125
 class Latest:
     "Numbers requests; only the newest one is current."
     def __init__(self): self.n, self._lock = 0, threading.Lock()
@@ -292,7 +295,7 @@ class Latest:
             return self.n
     def is_current(self, i:int) -> bool: return i == self.n
 
-# %% ../nbs/14_lab.ipynb #c4470389
+# %% ../nbs/14_lab.ipynb #92d15838
 _TARGETS = [('to the mean', 'mean'), ('to the majority', 'majority'), ('custom count', 'custom')]
 
 class Lab:
@@ -419,7 +422,7 @@ class Lab:
             w.value = self.png.get(k, b'')
             w.layout.display = None if k in self.png else 'none'
         self.metrics.value = metrics_table(res).to_html(index_names=False)
-        self.table.value = pd.DataFrame(self.history[-8:]).drop(columns=['dataset', 'seed', 'target']).to_html(index=False)
+        self.table.value = pd.DataFrame(self.history[-8:])[['IR', 'oversampler', 'speed', 'minority recall', 'Δ recall', 'seconds']].to_html(index=False)
         self.errors.value = ''
         self.finished += 1
         sec = res.seconds
