@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['OVERSAMPLERS', 'GAN_OVERSAMPLERS', 'GAMO_OVERSAMPLERS', 'SIZES_003', 'STUDIES', 'OVERALL', 'MINORITY', 'Scenario',
-           'prepare_data', 'make_synthetic', 'run_scenario', 'study_scenarios', 'read_rows', 'run_study',
-           'study_tables', 'write_report']
+           'prepare_data', 'make_synthetic', 'score_scenario', 'run_scenario', 'study_scenarios', 'read_rows',
+           'run_study', 'study_tables', 'write_report']
 
 # %% ../nbs/13_experiments.ipynb #5a5e18e5
 import json, os, time
@@ -70,7 +70,10 @@ def _classes_to_fill(sc:Scenario, train) -> list[int]:
     from imbgan_nb.oversampling import target_counts
     return sorted(target_counts(train, sc.target, classes=list(sc.minority) or None))
 
-def make_synthetic(sc:Scenario, train, test, full, checkpoints:Path|None=None, device=None, progress=True):
+def make_synthetic(sc:Scenario, train, test, full, checkpoints:Path|None=None, device=None, progress=True,
+                   generators:dict|None=None,  # {class: trained GAN} to sample from; None: train (or load) one per class here
+                   quality:bool=True,          # score each class's synthetic images (feature-space FD, precision/recall, memorisation)
+                  ):
     "The synthetic images of a scenario (or None), and the generator-quality scores of each oversampled class."
     from imbgan_nb.oversampling import oversample
     if sc.oversampler == 'none' or sc.oversampler in GAMO_OVERSAMPLERS: return None, {}   # GAMO's points live inside its training
@@ -81,25 +84,30 @@ def make_synthetic(sc:Scenario, train, test, full, checkpoints:Path|None=None, d
     from imbgan_nb.training import MinorityTask
     from imbgan_nb.quality import feature_extractor, quality_report
     p = sc.sizes()
-    extractor = feature_extractor(full, preset=p, seed=sc.seed, device=device)
-    parts, quality = [], {}
+    extractor = feature_extractor(full, preset=p, seed=sc.seed, device=device) if quality or generators is None else None
+    parts, scores = [], {}
     shared = None                                                   # one cGAN serves every class
     for c in classes:
         heldout = test.subset(torch.nonzero(test.labels == c).flatten())
-        task = MinorityTask(train, test, c, heldout, extractor, sc.protocol or 'balanced', p, sc.seed)
+        minority = train.subset(torch.nonzero(train.labels == c).flatten())
         gan = shared
-        if gan is None:
+        if generators is not None:
+            if c not in generators: raise ValueError(f"no generator given for class {train.classes[c]!r}: generators= names "
+                                                     f"{[train.classes[k] for k in sorted(generators)]}.")
+            gan = generators[c]
+        elif gan is None:
+            task = MinorityTask(train, test, c, heldout, extractor, sc.protocol or 'balanced', p, sc.seed)
             folder = checkpoints/f"{sc.oversampler}_{task.key}" if checkpoints else None
             gan, _ = minority_gan(sc.oversampler, task, cache=folder is None, progress=progress, device=device,
                                   **({'checkpoint_dir': folder} if folder else {}))
             if gan.conditional: shared = gan
         extra = oversample(train, 'gan', sc.target, classes=[c], seed=sc.seed, generator=gan)
         parts.append(extra)
-        n_real = len(task.minority)
-        if n_real < 2 or len(extra) < 2: continue          # too few images for a Fréchet distance: no quality row
-        q = quality_report(extra.images, task.minority, extractor, heldout=heldout, k=min(5, n_real - 1, len(extra) - 1))
-        quality[train.classes[c]] = {k: q[k] for k in ('fd', 'fd_heldout', 'precision', 'recall', 'density', 'coverage', 'memorised')}
-    return (_concat(parts) if parts else None), quality
+        n_real = len(minority)
+        if not quality or n_real < 2 or len(extra) < 2: continue  # not asked, or too few images for a Fréchet distance
+        q = quality_report(extra.images, minority, extractor, heldout=heldout, k=min(5, n_real - 1, len(extra) - 1))
+        scores[train.classes[c]] = {k: q[k] for k in ('fd', 'fd_heldout', 'precision', 'recall', 'density', 'coverage', 'memorised')}
+    return (_concat(parts) if parts else None), scores
 
 def _concat(parts:list):
     "One ImageSet of several (the synthetic images of each class)."
@@ -119,6 +127,34 @@ def _plain(x):
     if isinstance(x, (np.bool_,)): return bool(x)
     return x
 
+def score_scenario(sc:Scenario, train, test, extra=None, quality:dict|None=None, device=None, progress:bool=True,
+                   seconds:dict|None=None,  # time already spent on the scenario, e.g. {'data': s, 'synthetic': s}
+                  ) -> dict:
+    "Train the scenario's classifier on `train` plus `extra` (synthetic), judge it on `test`: the results row (plain data)."
+    t0 = time.perf_counter()
+    if sc.oversampler in GAMO_OVERSAMPLERS:                # GAMO trains its own classifier (the cnn2 architecture)
+        from imbgan_nb.gamo import fit_gamo
+        clf = fit_gamo(train, 'conv', sc.loss, discriminator=sc.oversampler == 'gamo', preset=sc.sizes(), seed=sc.seed,
+                       device=device, progress=progress).classifier
+    else:
+        clf = fit_classifier(train, sc.classifier, extra=extra, preset=sc.sizes(), seed=sc.seed, device=device,
+                             progress=progress, loss=sc.loss)
+    result = evaluate(clf, test)
+    seconds = {'data': 0.0, 'synthetic': 0.0, **(seconds or {}), 'classifier': time.perf_counter() - t0}
+    minority = _classes_to_fill(sc, train) or [int(train.counts().argmin())]
+    per_class = {r['class']: r for r in result['per_class']}
+    row = {**{k: v for k, v in asdict(sc).items() if k != 'overrides'}, 'key': sc.key,
+           'minority': [train.classes[c] for c in minority],
+           **{k: result[k] for k in ('accuracy', 'macro_precision', 'macro_recall', 'macro_f1', 'auc_roc', 'acsa', 'gm')},
+           'minority_precision': float(np.mean([per_class[train.classes[c]]['precision'] for c in minority])),
+           'minority_recall': float(np.mean([per_class[train.classes[c]]['recall'] for c in minority])),
+           'minority_f1': float(np.mean([per_class[train.classes[c]]['f1'] for c in minority])),
+           'n_real': clf.n_real, 'n_synthetic': clf.n_extra, 'n_test': len(test), 'quality': quality or {},
+           'per_class': result['per_class'], 'confusion': result['confusion'],
+           'seconds': {**{k: seconds[k] for k in ('data', 'synthetic', 'classifier')}, 'total': sum(seconds[k] for k in ('data', 'synthetic', 'classifier'))},
+           'device': str(clf.device)}
+    return _plain(row)
+
 def run_scenario(sc:Scenario, out:Path|str|None=None, device=None, progress:bool=True) -> dict:
     "Run one scenario end to end; return its results row (plain data)."
     t0 = time.perf_counter()
@@ -130,28 +166,8 @@ def run_scenario(sc:Scenario, out:Path|str|None=None, device=None, progress:bool
     t_data = time.perf_counter()
     extra, quality = make_synthetic(sc, train, test, full, Path(out)/'checkpoints' if out else None, device, progress)
     t_gen = time.perf_counter()
-    if sc.oversampler in GAMO_OVERSAMPLERS:                # GAMO trains its own classifier (the cnn2 architecture)
-        from imbgan_nb.gamo import fit_gamo
-        clf = fit_gamo(train, 'conv', sc.loss, discriminator=sc.oversampler == 'gamo', preset=sc.sizes(), seed=sc.seed,
-                       device=device, progress=progress).classifier
-    else:
-        clf = fit_classifier(train, sc.classifier, extra=extra, preset=sc.sizes(), seed=sc.seed, device=device,
-                             progress=progress, loss=sc.loss)
-    result = evaluate(clf, test)
-    t_end = time.perf_counter()
-    minority = _classes_to_fill(sc, train) or [int(train.counts().argmin())]
-    per_class = {r['class']: r for r in result['per_class']}
-    row = {**{k: v for k, v in asdict(sc).items() if k != 'overrides'}, 'key': sc.key,
-           'minority': [train.classes[c] for c in minority],
-           **{k: result[k] for k in ('accuracy', 'macro_precision', 'macro_recall', 'macro_f1', 'auc_roc', 'acsa', 'gm')},
-           'minority_precision': float(np.mean([per_class[train.classes[c]]['precision'] for c in minority])),
-           'minority_recall': float(np.mean([per_class[train.classes[c]]['recall'] for c in minority])),
-           'minority_f1': float(np.mean([per_class[train.classes[c]]['f1'] for c in minority])),
-           'n_real': clf.n_real, 'n_synthetic': clf.n_extra, 'n_test': len(test), 'quality': quality,
-           'per_class': result['per_class'], 'confusion': result['confusion'],
-           'seconds': {'data': t_data - t0, 'synthetic': t_gen - t_data, 'classifier': t_end - t_gen, 'total': t_end - t0},
-           'device': str(clf.device)}
-    return _plain(row)
+    return score_scenario(sc, train, test, extra, quality, device, progress, seconds={'data': t_data - t0, 'synthetic': t_gen - t_data})
+
 
 # %% ../nbs/13_experiments.ipynb #8c543cb2
 SIZES_003 = {   # GAMO's benchmark: ci keeps at least 2 images per class (SMOTE needs a neighbour); every method trains 10+ epochs
