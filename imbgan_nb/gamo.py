@@ -8,7 +8,7 @@ __all__ = ['GAMO_LOSSES', 'PAPER_TABLE1_FMNIST_LS', 'class_priors', 'shortfall',
            'classifier_game_loss', 'discriminator_loss', 'generator_loss', 'GamoNet', 'GamoResult', 'fit_gamo',
            'weight_mass', 'show_convex_weights', 'plot_gamo_projection', 'beside_paper']
 
-# %% ../nbs/11_gamo.ipynb #e95107f5
+# %% ../nbs/11_gamo.ipynb #6c66cd95
 import math, time
 from dataclasses import dataclass, field
 
@@ -23,7 +23,7 @@ from .core import Preset, get_device, get_preset, seed_everything
 from .data import ImageSet, to_unit_range
 from .classifier import FittedClassifier, classifier_loss, make_cnn
 
-# %% ../nbs/11_gamo.ipynb #29e02d77
+# %% ../nbs/11_gamo.ipynb #0ec01354
 def class_priors(labels:torch.Tensor, # (N,) class indices of the training set
                  n_classes:int,
                 ) -> torch.Tensor:
@@ -60,7 +60,7 @@ def classes_for_generator(priors, n, generator=None):
     "Algorithm 1, step 13: labels of generated points for $G$'s update, uniform over the minority classes."
     return sample_classes((shortfall(priors) > 0).double(), n, generator)
 
-# %% ../nbs/11_gamo.ipynb #e361438f
+# %% ../nbs/11_gamo.ipynb #f9238066
 class ConvexGenerator(nn.Module):
     "GAMO's G: a cTMU shared by all classes, one IGU per minority class; a sample is a convex combination of that class's real points."
     def __init__(self, class_sizes:dict, # minority class -> n_i, its number of real points
@@ -96,7 +96,7 @@ class ConvexGenerator(nn.Module):
             out = out.index_copy(0, rows, w @ x_c)                                              # (B_i, n_i) @ (n_i, D)
         return out
 
-# %% ../nbs/11_gamo.ipynb #cab85ae5
+# %% ../nbs/11_gamo.ipynb #e30ea87b
 class ConditionalDiscriminator(nn.Module):
     "$D(x \\mid i)$ on vectors: [x, one-hot(i)] -> one score per point."
     def __init__(self, dim:int, n_classes:int, hidden:int=128):
@@ -107,7 +107,7 @@ class ConditionalDiscriminator(nn.Module):
     def forward(self, x:torch.Tensor, y:torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([x, F.one_hot(y, self.n_classes).to(x.dtype)], dim=1)).squeeze(1)   # (B,)
 
-# %% ../nbs/11_gamo.ipynb #46f57dc0
+# %% ../nbs/11_gamo.ipynb #26351fb2
 def _class_weighted_mean(values:torch.Tensor,  # (B,) one value per point
                          labels:torch.Tensor,  # (B,) class of each point
                          weights:torch.Tensor, # (K,) weight of each class's expectation
@@ -168,7 +168,7 @@ def generator_loss(kind:str,
     if d_fake is not None: point = point + (1 - d_fake).pow(2)                       # L_i9
     return _class_weighted_mean(point, y_fake, minority)
 
-# %% ../nbs/11_gamo.ipynb #0a609285
+# %% ../nbs/11_gamo.ipynb #b76398d1
 class GamoNet(nn.Module):
     "The classifier $M \\circ F$: `features` is F (or flattening), `head` is M; a drop-in for the kit's CNN."
     def __init__(self, n_classes:int, image_shape:tuple=(1, 28, 28), variant:str='conv', hidden:int=256):
@@ -185,7 +185,7 @@ class GamoNet(nn.Module):
     def features(self, x:torch.Tensor) -> torch.Tensor: return self.extractor(x)          # F(x): (B, dim)
     def forward(self, x:torch.Tensor) -> torch.Tensor: return self.head(self.features(x))  # M(F(x)): (B, K) logits
 
-# %% ../nbs/11_gamo.ipynb #b0de85a2
+# %% ../nbs/11_gamo.ipynb #baa8d2a2
 GAMO_LOSSES = ('ce', 'ls')
 
 @dataclass
@@ -228,7 +228,7 @@ def _features(net:GamoNet, images:torch.Tensor, batch:int=1024) -> torch.Tensor:
     net.eval()
     with torch.no_grad(): return torch.cat([net.features(to_unit_range(images[i:i + batch])) for i in range(0, len(images), batch)])
 
-# %% ../nbs/11_gamo.ipynb #4cad49d6
+# %% ../nbs/11_gamo.ipynb #f3eaf899
 def fit_gamo(train:ImageSet,              # the imbalanced training set
              variant:str='conv',          # 'conv' (features by F, the paper's Fashion-MNIST setting) or 'flat' (pixels, its MNIST setting)
              loss:str='ls',               # 'ls' (least squares, eq. 4-6) or 'ce' (cross-entropy, eq. 2-3)
@@ -310,7 +310,7 @@ def _features_bank(net, data, members) -> dict:
     feats = _features(net, data.images)
     return {c: feats[m] for c, m in members.items()}
 
-# %% ../nbs/11_gamo.ipynb #50595cc3
+# %% ../nbs/11_gamo.ipynb #9afd8bdb
 def weight_mass(w:torch.Tensor, share:float=0.9) -> torch.Tensor:
     "For each row of convex weights, how many of the largest ones it takes to reach `share` of the total."
     top = w.sort(dim=1, descending=True).values.cumsum(1)
@@ -338,7 +338,7 @@ def show_convex_weights(result:GamoResult, train:ImageSet, cls:int, n:int=3, top
     fig.tight_layout()
     return fig
 
-# %% ../nbs/11_gamo.ipynb #6ea62ebe
+# %% ../nbs/11_gamo.ipynb #6b6ddeff
 def plot_gamo_projection(result:GamoResult, train:ImageSet, cls:int, n:int=200, others:dict|None=None,
                          seed:int=0, max_real:int=3000, ax=None):
     "PCA of F's features: real points by class, GAMO's points of `cls`, and `others` (name -> uint8 images of `cls`)."
@@ -364,7 +364,7 @@ def plot_gamo_projection(result:GamoResult, train:ImageSet, cls:int, n:int=200, 
     ax.legend(fontsize=8, loc='best')
     return ax
 
-# %% ../nbs/11_gamo.ipynb #6a08f1b6
+# %% ../nbs/11_gamo.ipynb #de1884b5
 PAPER_TABLE1_FMNIST_LS = {            # Mullick et al. (2019), Table 1, Fashion-MNIST, LS columns: (ACSA, GM), mean ± std over 10 runs
     'Baseline CN': ('0.81±0.01', '0.79±0.01'), 'SMOTE+CN': ('-', '-'), 'Augment+CN': ('0.82±0.01', '0.78±0.01'),
     'cDCGAN+CN': ('0.82±0.01', '0.80±0.01'), 'GAMO\\D': ('0.82±0.01', '0.80±0.01'), 'GAMO (LS)': ('0.83±0.01', '0.81±0.01'),

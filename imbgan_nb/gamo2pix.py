@@ -111,5 +111,5 @@ def compare_fd(generators:dict,        # name -> {class: generated images (uint8
         rows[name] = {train.classes[c]: frechet_distance(extractor(train.images[train.labels == c]), extractor(imgs))
                       for c, imgs in per_class.items()}
     df = pd.DataFrame(rows).T
-    df.insert(0, 'mean over classes', df.mean(1))
+    df.insert(0, 'mean over classes', df.mean(axis=1))
     return df
