@@ -91,3 +91,11 @@ def test_gamo2pix_decoders_learn_and_refuse_bad_input(ir100, flat_gamo):
     assert h[-20:, 0].mean() < 0.7 * h[:20, 0].mean()
     x = g2p.sample(4, 1, generator=torch.Generator().manual_seed(0))
     assert x.shape == (4, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+
+
+def test_gamo_is_an_oversampler_of_the_lab():
+    from imbgan_nb.lab import LabSettings, lab_figures, run_lab
+    res = run_lab(LabSettings(dataset='digits', minority=(7,), ir=10, oversampler='gamo'), preset='ci', device='cpu')
+    assert res.row['oversampler'] == 'gamo' and res.row['n_synthetic'] == 0
+    assert res.baseline['oversampler'] == 'none' and 0 <= res.row['acsa'] <= 1
+    assert 'distribution' in lab_figures(res)
