@@ -47,10 +47,11 @@ class CNN(nn.Module):
 ARCHITECTURES = {
     'cnn2': dict(filters=(32, 64), hidden=128, dropout=0.0),        # 000
     'cnn3': dict(filters=(32, 64, 128), hidden=256, dropout=0.5),   # 001, and the backbone of 002's hybrid
+    'mlp':  dict(filters=(), hidden=256, dropout=0.0),              # no convolution: flattened pixels (GAMO's MNIST setting)
 }
 
 def make_cnn(arch:str, n_classes:int, in_channels:int=1, image_size:int=28) -> CNN:
-    "A fresh network of architecture `arch` ('cnn2' or 'cnn3')."
+    "A fresh network of architecture `arch` ('cnn2', 'cnn3' or 'mlp')."
     if arch not in ARCHITECTURES: raise ValueError(f"Unknown architecture {arch!r}: choose one of {', '.join(ARCHITECTURES)} (or cnn_svm).")
     return CNN(n_classes, in_channels, image_size, **ARCHITECTURES[arch])
 
@@ -114,7 +115,7 @@ def classifier_loss(logits:torch.Tensor, # (B, K) class scores
     raise ValueError(f"Unknown classifier loss {kind!r}: choose one of {', '.join(CLASSIFIER_LOSSES)}.")
 
 def fit_classifier(train:ImageSet,              # the real training images
-                   arch:str='cnn2',             # 'cnn2', 'cnn3' or 'cnn_svm'
+                   arch:str='cnn2',             # 'cnn2', 'cnn3', 'mlp' or 'cnn_svm'
                    extra:ImageSet|None=None,    # extra (synthetic or oversampled) images, counted apart
                    preset:Preset|None=None,     # epochs and batch size (default: get_preset())
                    seed:int=0,

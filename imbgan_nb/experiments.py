@@ -36,7 +36,7 @@ class Scenario:
     protocol: str|None             # None: the balanced training set
     oversampler: str = 'none'      # one of OVERSAMPLERS
     target: str|int = 'mean'       # synthetic images: up to 'mean' or 'majority' class size, or to a count
-    classifier: str = 'cnn2'       # 'cnn2', 'cnn3' or 'cnn_svm'
+    classifier: str = 'cnn2'       # 'cnn2', 'cnn3', 'mlp' or 'cnn_svm' (GAMO rows: 'cnn2' conv variant, 'mlp' flattened)
     preset: str = 'laptop'
     seed: int = 0
     minority: tuple = ()           # classes to oversample (labels); () : every class below the target
@@ -134,7 +134,8 @@ def score_scenario(sc:Scenario, train, test, extra=None, quality:dict|None=None,
     t0 = time.perf_counter()
     if sc.oversampler in GAMO_OVERSAMPLERS:                # GAMO trains its own classifier (the cnn2 architecture)
         from imbgan_nb.gamo import fit_gamo
-        clf = fit_gamo(train, 'conv', sc.loss, discriminator=sc.oversampler == 'gamo', preset=sc.sizes(), seed=sc.seed,
+        clf = fit_gamo(train, 'flat' if sc.classifier == 'mlp' else 'conv', sc.loss, discriminator=sc.oversampler == 'gamo',
+                       preset=sc.sizes(), seed=sc.seed,
                        device=device, progress=progress).classifier
     else:
         clf = fit_classifier(train, sc.classifier, extra=extra, preset=sc.sizes(), seed=sc.seed, device=device,
@@ -193,6 +194,11 @@ STUDIES = {
                                            overrides=SIZES_003[preset], loss='ls')
                                   for name, ovs in [('Baseline CN', 'none'), ('SMOTE+CN', 'smote'), ('Augment+CN', 'transforms'),
                                                     ('cDCGAN+CN', 'cgan'), ('GAMO\\D', 'gamo_nod'), ('GAMO (LS)', 'gamo')]]),
+    '003m': ("MNIST IR 100, flattened pixels, LS classifiers: Baseline CN, SMOTE+CN, cGAN+CN, GAMO\\D, GAMO (GAMO's Table 1, MNIST)",
+             lambda preset, seed: [Scenario('003m', name, 'mnist', 'gamo_ir100', ovs, 'majority', 'mlp', preset, seed,
+                                            overrides=SIZES_003[preset], loss='ls')
+                                   for name, ovs in [('Baseline CN', 'none'), ('SMOTE+CN', 'smote'), ('cGAN+CN', 'cgan'),
+                                                     ('GAMO\\D', 'gamo_nod'), ('GAMO (LS)', 'gamo')]]),
     'demo': ('the embedded digits, 7 cut to 10%: baseline, random oversampling, DCGAN (about a minute on a CPU)',
              lambda preset, seed: [Scenario('demo', name, 'digits', 'sneaker_10pct', ovs, 'mean', 'cnn2', preset, seed,
                                             overrides=(('data_fraction', 1.0), ('test_fraction', 1.0)))

@@ -171,17 +171,18 @@ def generator_loss(kind:str,
 # %% ../nbs/11_gamo.ipynb #b76398d1
 class GamoNet(nn.Module):
     "The classifier $M \\circ F$: `features` is F (or flattening), `head` is M; a drop-in for the kit's CNN."
-    def __init__(self, n_classes:int, image_shape:tuple=(1, 28, 28), variant:str='conv', hidden:int=256):
+    def __init__(self, n_classes:int, image_shape:tuple=(1, 28, 28), variant:str='conv'):
         super().__init__()
         if variant not in ('conv', 'flat'): raise ValueError(f"Unknown GAMO variant {variant!r}: choose 'conv' or 'flat'.")
         self.variant = variant
         if variant == 'conv':
             cnn = make_cnn('cnn2', n_classes, image_shape[0], image_shape[1])
             self.extractor, self.head = nn.Sequential(cnn.body, cnn.hidden), cnn.head
-        else:
-            self.extractor = nn.Flatten()
-            self.head = nn.Sequential(nn.Linear(math.prod(image_shape), hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
-        self.dim = self.head[0].in_features if variant == 'flat' else self.head.in_features
+            self.dim = cnn.head.in_features                            # 128 features
+        else:                                                          # the kit's 'mlp': F flattens, M is the rest
+            mlp = make_cnn('mlp', n_classes, image_shape[0], image_shape[1])
+            self.extractor, self.head = mlp.body, nn.Sequential(mlp.hidden, mlp.head)
+            self.dim = math.prod(image_shape)                          # 784 pixels
     def features(self, x:torch.Tensor) -> torch.Tensor: return self.extractor(x)          # F(x): (B, dim)
     def forward(self, x:torch.Tensor) -> torch.Tensor: return self.head(self.features(x))  # M(F(x)): (B, K) logits
 

@@ -99,3 +99,18 @@ def test_gamo_is_an_oversampler_of_the_lab():
     assert res.row['oversampler'] == 'gamo' and res.row['n_synthetic'] == 0
     assert res.baseline['oversampler'] == 'none' and 0 <= res.row['acsa'] <= 1
     assert 'distribution' in lab_figures(res)
+
+
+def test_mlp_scenarios_play_gamo_on_flattened_pixels(monkeypatch):
+    from dataclasses import replace
+    from imbgan_nb.experiments import study_scenarios
+    seen, real = [], gamo_mod.fit_gamo
+    monkeypatch.setattr(gamo_mod, 'fit_gamo', lambda train, variant, *a, **k: seen.append(variant) or real(train, variant, *a, **k))
+    sc = Scenario('t', 'GAMO (LS)', 'digits', 'gamo_ir100', 'gamo', 'majority', 'mlp', 'ci', 0,
+                  overrides=(('data_fraction', 1.0), ('test_fraction', 1.0), ('clf_epochs', 2)), loss='ls')
+    row = run_scenario(sc, device='cpu', progress=False)
+    base = run_scenario(replace(sc, name='Baseline CN', oversampler='none'), device='cpu', progress=False)
+    assert seen == ['flat'] and row['classifier'] == base['classifier'] == 'mlp'
+    assert 0 <= row['acsa'] <= 1 and 0 <= base['acsa'] <= 1
+    assert {s.classifier for s in study_scenarios('003m', 'ci')} == {'mlp'}
+    assert {s.dataset for s in study_scenarios('003m', 'ci')} == {'mnist'}
