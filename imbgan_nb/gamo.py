@@ -220,14 +220,11 @@ class GamoResult:
     def sample_images(self, cls:int, n:int, seed:int=0) -> torch.Tensor:
         "Flattened variant only: generated images, uint8 (n, C, H, W)."
         if self.variant != 'flat': raise ValueError("the convolutional GAMO makes feature vectors, not images: decode them with GAMO2pix (12_gamo2pix).")
-        x, _ = self.sample(cls, n, seed)
-        shape = (n, *self.image_shape)
-        return ((x.cpu().view(shape) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        return self.as_images(self.sample(cls, n, seed)[0])
 
-def _features(net:GamoNet, images:torch.Tensor, batch:int=1024) -> torch.Tensor:
-    "F of uint8 images, in chunks, without gradients."
-    net.eval()
-    with torch.no_grad(): return torch.cat([net.features(to_unit_range(images[i:i + batch])) for i in range(0, len(images), batch)])
+    def as_images(self, points:torch.Tensor) -> torch.Tensor:
+        "Flattened variant: generated points (n, C*H*W) in [-1, 1] as uint8 images (n, C, H, W)."
+        return ((points.cpu().view(len(points), *self.image_shape) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
 
 # %% ../nbs/11_gamo.ipynb #f3eaf899
 def fit_gamo(train:ImageSet,              # the imbalanced training set
@@ -276,7 +273,7 @@ def fit_gamo(train:ImageSet,              # the imbalanced training set
                 finite(l_F, 'F', epoch)
                 opt_F.zero_grad(set_to_none=True); l_F.backward(); opt_F.step(); log['F'] += l_F.item() / steps
             net.head.requires_grad_(True)
-        feats = _features(net, data.images)                                    # F fixed from here: features once per epoch
+        feats = fitted._batched(data.images, net.features)                    # F fixed from here: features once per epoch
         bank = {c: feats[members[c]] for c in minority}
         net.train(); G.train()
         for _ in range(steps):                                                 # steps 6-16
@@ -301,15 +298,13 @@ def fit_gamo(train:ImageSet,              # the imbalanced training set
         result.history.append({'epoch': epoch, **log, 'seconds': time.perf_counter() - start})
         bar.set_postfix({k: f"{v:.3f}" for k, v in log.items()})
     net.zero_grad(set_to_none=True)
-    result.bank = _features_bank(net, data, members)
+    if not result.history:                                                     # no epochs: the untrained F's features
+        feats = fitted._batched(data.images, net.features)
+        bank = {c: feats[members[c]] for c in minority}
+    result.bank = bank                                                         # F has not moved since the last epoch's pass
     fitted.history = result.history
     fitted.seconds = time.perf_counter() - t0
     return result
-
-def _features_bank(net, data, members) -> dict:
-    "The final F's features of each minority class's real points."
-    feats = _features(net, data.images)
-    return {c: feats[m] for c, m in members.items()}
 
 # %% ../nbs/11_gamo.ipynb #9afd8bdb
 def weight_mass(w:torch.Tensor, share:float=0.9) -> torch.Tensor:
@@ -327,7 +322,7 @@ def show_convex_weights(result:GamoResult, train:ImageSet, cls:int, n:int=3, top
     for r in range(n):
         order = w[r].argsort(descending=True)[:top].cpu()
         if flat:
-            axes[r, 0].imshow(result.sample_images(cls, n, seed)[r, 0], cmap='gray'); axes[r, 0].set_title('generated', fontsize=8)
+            axes[r, 0].imshow(result.as_images(points[r:r + 1])[0, 0], cmap='gray'); axes[r, 0].set_title('generated', fontsize=8)
         for k, j in enumerate(order.tolist()):
             img = train.images[result.members[cls][j]].cpu()
             ax = axes[r, k + int(flat)]
@@ -344,10 +339,9 @@ def plot_gamo_projection(result:GamoResult, train:ImageSet, cls:int, n:int=200, 
                          seed:int=0, max_real:int=3000, ax=None):
     "PCA of F's features: real points by class, GAMO's points of `cls`, and `others` (name -> uint8 images of `cls`)."
     from sklearn.decomposition import PCA
-    net = result.classifier.net
-    device = next(net.parameters()).device
+    features = result.classifier.features                                   # F of uint8 images, on the CPU
     keep = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:max_real]
-    real = _features(net, train.images[keep].to(device)).cpu().numpy()
+    real = features(train.images[keep]).numpy()
     labels = train.labels[keep].cpu().numpy()
     pca = PCA(2, random_state=seed).fit(real)
     ax = ax or plt.subplots(figsize=(6.5, 5))[1]
@@ -359,7 +353,7 @@ def plot_gamo_projection(result:GamoResult, train:ImageSet, cls:int, n:int=200, 
     gxy = pca.transform(g.cpu().numpy())
     ax.scatter(gxy[:, 0], gxy[:, 1], marker='+', s=30, c='crimson', label=f"GAMO {train.classes[cls]}")
     for (name, images), color in zip((others or {}).items(), ['royalblue', 'darkorange', 'green']):
-        oxy = pca.transform(_features(net, images.to(device)).cpu().numpy())
+        oxy = pca.transform(features(images).numpy())
         ax.scatter(oxy[:, 0], oxy[:, 1], marker='x', s=18, c=color, label=f"{name} {train.classes[cls]}")
     ax.set_title(f"GAMO's feature space (PCA), class {train.classes[cls]!r}", fontsize=10)
     ax.legend(fontsize=8, loc='best')

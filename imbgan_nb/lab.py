@@ -146,11 +146,12 @@ def lab_generators(kind:str,             # a GAN oversampler: 'vanilla', 'dcgan'
     from imbgan_nb.gans import minority_gan
     from imbgan_nb.training import MinorityTask
     from imbgan_nb.quality import feature_extractor
-    out, shared = {}, None
+    out, splits = {}, None
     for c in classes:
-        key = (dataset, kind, None if kind == 'cgan' else c, preset, seed)
+        key = (dataset, kind, None if kind == 'cgan' else c, preset, seed)   # one cGAN serves every class
         if key not in _GENERATORS:
-            full, test = load_dataset(dataset, 'train', download=False), load_dataset(dataset, 'test', download=False)
+            splits = splits or (load_dataset(dataset, 'train', download=False), load_dataset(dataset, 'test', download=False))
+            full, test = splits
             proto = reference_cut(c)
             train, test = proto.apply(full, test, seed=seed)
             train = subsample(train, preset.data_fraction, seed=seed)      # as prepare_data does for a study
