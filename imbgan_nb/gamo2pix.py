@@ -9,6 +9,7 @@ __all__ = ['GAMO2PIX_STEPS', 'Gamo2PixVAE', 'vae_loss', 'Gamo2Pix', 'fit_gamo2pi
 import time
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -22,16 +23,24 @@ from .gamo import GamoResult
 
 # %% ../nbs/12_gamo2pix.ipynb #4c81b206
 class Gamo2PixVAE(nn.Module):
-    "Heads mu, log sigma^2 on F's features (F itself frozen, outside), and a DCGAN-shaped decoder."
-    def __init__(self, feature_dim:int, image_shape:tuple=(1, 28, 28), latent_dim:int=32):
+    "The authors' GAMO2pix: F's features (F frozen, outside) -> Dense 128 tanh -> mu, log sigma^2; a small deconvolutional decoder."
+    def __init__(self, feature_dim:int, image_shape:tuple=(1, 28, 28), latent_dim:int=100, width:int=32):
         super().__init__()
-        self.latent_dim = latent_dim
-        self.mu, self.logvar = nn.Linear(feature_dim, latent_dim), nn.Linear(feature_dim, latent_dim)
-        self.decoder = DCGenerator(image_shape, latent_dim, width=64)
+        self.latent_dim, self.side = latent_dim, image_shape[1] // 4                        # 28 -> 7
+        self.body = nn.Sequential(nn.Linear(feature_dim, 128), nn.Tanh())
+        self.mu, self.logvar = nn.Linear(128, latent_dim), nn.Linear(128, latent_dim)
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, width * self.side ** 2), nn.LeakyReLU(0.1), nn.Unflatten(1, (width, self.side, self.side)),
+            nn.ConvTranspose2d(width, width, 4, stride=2, padding=1), nn.LeakyReLU(0.1),     # 7 -> 14
+            nn.ConvTranspose2d(width, width, 4, stride=2, padding=1), nn.LeakyReLU(0.1),     # 14 -> 28
+            nn.Conv2d(width, image_shape[0], 4, padding='same'), nn.Tanh())
+        for m in self.modules():                                                            # Keras' defaults, as the authors'
+            if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)): nn.init.xavier_uniform_(m.weight); nn.init.zeros_(m.bias)
 
     def decode_features(self, f:torch.Tensor, eps:torch.Tensor|None=None) -> tuple:
         "Features (B, dim) -> (images in [-1, 1], mu, logvar); `eps` None samples it."
-        mu, logvar = self.mu(f), self.logvar(f).clamp(-10, 10)
+        h = self.body(f)
+        mu, logvar = self.mu(h), self.logvar(h).clamp(-10, 10)
         eps = torch.randn_like(mu) if eps is None else eps
         return self.decoder(mu + (0.5 * logvar).exp() * eps), mu, logvar           # z = mu + sigma * eps
 
@@ -42,7 +51,7 @@ def vae_loss(x:torch.Tensor, x_hat:torch.Tensor, mu:torch.Tensor, logvar:torch.T
     return recon, kl
 
 # %% ../nbs/12_gamo2pix.ipynb #83a14462
-GAMO2PIX_STEPS = {'ci': 60, 'laptop': 1500, 'paper': 6000}   # VAE updates per class
+GAMO2PIX_STEPS = {'ci': 60, 'laptop': 3000, 'paper': 25000}   # VAE updates per class (the authors ran 25,000)
 
 class Gamo2Pix:
     "GAMO's convex generator, then a per-class VAE decoder: images of GAMO's points."
@@ -69,7 +78,7 @@ def fit_gamo2pix(gamo:GamoResult,           # a trained convolutional GAMO
                  classes:list|None=None,    # minority classes to decode (default: all of GAMO's)
                  preset:Preset|None=None,   # GAMO2PIX_STEPS by preset name
                  steps:int|None=None,       # VAE updates per class (default: by preset)
-                 batch_size:int=64, lr:float=1e-3, seed:int=0, device=None, progress:bool=True,
+                 batch_size:int=32, lr:float=2e-4, beta1:float=0.5, seed:int=0, device=None, progress:bool=True,
                 ) -> Gamo2Pix:
     "Train one GAMO2pix VAE per minority class, with GAMO's F as the frozen encoder body."
     if gamo.variant != 'conv': raise ValueError("GAMO2pix decodes the convolutional GAMO's features; the flattened GAMO makes images already (sample_images).")
@@ -78,33 +87,35 @@ def fit_gamo2pix(gamo:GamoResult,           # a trained convolutional GAMO
     classes = sorted(gamo.bank) if classes is None else [train.class_index(c) for c in classes]
     if len(train) != gamo.classifier.n_real: raise ValueError(f"GAMO was trained on {gamo.classifier.n_real} images, this set has {len(train)}: pass GAMO's own training set.")
     net = gamo.classifier.net.to(device).eval()
-    generator = seed_everything(seed)
+    seed_everything(seed)
+    rng = torch.Generator(device).manual_seed(seed)
     vaes, history = {}, {}
     for c in tqdm(classes, desc='GAMO2pix classes', disable=not progress, leave=False):
         if c not in gamo.bank: raise ValueError(f"class {train.classes[c]!r} is not one of GAMO's minority classes.")
         x = to_unit_range(train.images[gamo.members[c]].to(device))                         # (n_c, C, H, W)
         with torch.no_grad(): f = net.features(x)                                           # F frozen: features once
         vae = Gamo2PixVAE(f.shape[1], train.shape).to(device)
-        opt = torch.optim.Adam(vae.parameters(), lr=lr)
+        opt = torch.optim.Adam(vae.parameters(), lr=lr, betas=(beta1, 0.999))
         log = []
         for step in range(steps):
-            idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=generator).to(device)
+            idx = torch.randint(len(x), (min(batch_size, len(x)),), device=device, generator=rng)   # drawn on the device
             x_hat, mu, logvar = vae.decode_features(f[idx])
             recon, kl = vae_loss(x[idx], x_hat, mu, logvar)
-            loss = recon + kl
-            if not torch.isfinite(loss): raise FloatingPointError(f"GAMO2pix's loss became {loss.item()} for class {c} at step {step}; lower lr (now {lr}).")
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-            log.append((recon.item(), kl.item()))
-        vaes[c], history[c] = vae.eval(), np.array(log)
+            opt.zero_grad(set_to_none=True); (recon + kl).backward(); opt.step()
+            log.append(torch.stack([recon.detach(), kl.detach()]))                           # kept on the device: no sync per step
+        log = torch.stack(log).cpu().numpy() if log else np.zeros((0, 2))
+        if not np.isfinite(log).all():
+            bad = int(np.argmin(np.isfinite(log).all(1)))
+            raise FloatingPointError(f"GAMO2pix's loss became {log[bad].sum()} for class {c} at step {bad}; lower lr (now {lr}).")
+        vaes[c], history[c] = vae.eval(), log
     return Gamo2Pix(gamo, vaes, train.classes, history)
 
 # %% ../nbs/12_gamo2pix.ipynb #af4143f6
 def compare_fd(generators:dict,        # name -> {class: generated images (uint8 or [-1, 1])}
                train:ImageSet,         # the real images of each class come from here
                extractor,              # a quality.FeatureExtractor
-              ) -> 'pd.DataFrame':
+              ) -> pd.DataFrame:
     "Fréchet distance in `extractor`'s space between each class's real images and each generator's, and its mean over classes."
-    import pandas as pd
     from imbgan_nb.quality import frechet_distance
     rows = {}
     for name, per_class in generators.items():

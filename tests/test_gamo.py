@@ -49,8 +49,9 @@ def test_step10_labels_follow_the_shortfall(ir100):
 
 
 def test_a_nan_loss_stops_training_with_the_fix(ir100, monkeypatch):
-    monkeypatch.setattr(gamo_mod, 'generator_loss', lambda *a, **k: torch.tensor(float('nan'), requires_grad=True))
-    with pytest.raises(FloatingPointError, match="GAMO's G loss became nan.*lower lr"):
+    real = gamo_mod.target_loss
+    monkeypatch.setattr(gamo_mod, 'target_loss', lambda p, t, kind: real(p, t, kind) * float('nan'))
+    with pytest.raises(FloatingPointError, match="GAMO's M real loss became nan in round 0.*lower lr"):
         fit_gamo(ir100[0], 'flat', preset=get_preset('ci', clf_epochs=1), device='cpu', progress=False)
 
 
@@ -64,12 +65,36 @@ def test_bad_input_is_refused(ir100, digits):
 
 
 def test_gamo_scenario_runs_through_the_experiments_path(tmp_path):
-    sc = Scenario('t', 'GAMO (LS)', 'digits', 'gamo_ir100', 'gamo', 'majority', 'cnn2', 'ci', 0,
+    sc = Scenario('t', 'GAMO (LS)', 'digits', 'gamo_ir100', 'gamo', 'majority', 'gamo_cn', 'ci', 0,
                   overrides=(('data_fraction', 1.0), ('test_fraction', 1.0), ('clf_epochs', 2)), loss='ls')
     row = run_scenario(sc, out=tmp_path, device='cpu', progress=False)
     assert row['oversampler'] == 'gamo' and row['loss'] == 'ls' and row['n_synthetic'] == 0
     assert row['n_real'] == 96 + 48 + 24 + 18 + 12 + 8 + 5 + 2 + 1 + 1
     assert 0 <= row['gm'] <= row['acsa'] <= 1
+    # every minority class reports how collapsed G is: the mean largest weight and the distinct vertices over 256 z
+    assert sorted(row['generator']) == sorted(row['minority'])
+    for c, g in row['generator'].items():
+        assert 0 < g['max_weight'] <= 1 and 1 <= g['distinct_sources'] <= min(256, g['n_real'])
+
+
+def test_ablation_and_baseline_rows_use_the_same_classifier(tmp_path):
+    from dataclasses import replace
+    base = Scenario('t', 'Baseline CN', 'digits', 'gamo_ir100', 'none', 'majority', 'gamo_cn', 'ci', 0,
+                    overrides=(('data_fraction', 1.0), ('test_fraction', 1.0), ('clf_epochs', 2)), loss='ls')
+    rows = {ovs: run_scenario(replace(base, oversampler=ovs), device='cpu', progress=False) for ovs in ('none', 'cg', 'cg_d', 'smote')}
+    assert rows['none']['generator'] == {} and rows['none']['n_synthetic'] == 0
+    assert rows['smote']['n_synthetic'] == 9 * 96 - (48 + 24 + 18 + 12 + 8 + 5 + 2 + 1 + 1)   # SMOTE+CN: the CN on a balanced set
+    for ovs in ('cg', 'cg_d'):                     # cG makes free points: no convex weights, but their nearest real points are counted
+        g = rows[ovs]['generator']
+        assert g and all('max_weight' not in v and 1 <= v['distinct_nearest'] <= v['n_real'] for v in g.values())
+
+
+def test_batch_norm_keeps_the_generator_from_collapsing_in_the_plane():
+    from imbgan_nb.gamo import toy_classes, play_in_the_plane
+    points, labels = toy_classes((240, 40, 16))
+    distinct = {bn: sum(int(w.argmax(1).unique().numel()) for _, w in play_in_the_plane(points, labels, 15, (15,), batch_norm=bn)[15].values())
+                for bn in (True, False)}
+    assert distinct[True] > distinct[False], distinct
 
 
 def test_ls_classifier_loss_trains(ir100):
@@ -86,7 +111,7 @@ def test_gamo2pix_decoders_learn_and_refuse_bad_input(ir100, flat_gamo):
     conv = fit_gamo(train, 'conv', preset=get_preset('ci', clf_epochs=1), device='cpu', progress=False)
     with pytest.raises(ValueError, match='pass GAMO.s own training set'):
         fit_gamo2pix(conv, train.subset(torch.arange(10)), progress=False)
-    g2p = fit_gamo2pix(conv, train, classes=['1'], steps=200, device='cpu', progress=False)
+    g2p = fit_gamo2pix(conv, train, classes=['1'], steps=300, device='cpu', progress=False)
     h = g2p.history[1]
     assert h[-20:, 0].mean() < 0.7 * h[:20, 0].mean()
     x = g2p.sample(4, 1, generator=torch.Generator().manual_seed(0))
@@ -106,11 +131,11 @@ def test_mlp_scenarios_play_gamo_on_flattened_pixels(monkeypatch):
     from imbgan_nb.experiments import study_scenarios
     seen, real = [], gamo_mod.fit_gamo
     monkeypatch.setattr(gamo_mod, 'fit_gamo', lambda train, variant, *a, **k: seen.append(variant) or real(train, variant, *a, **k))
-    sc = Scenario('t', 'GAMO (LS)', 'digits', 'gamo_ir100', 'gamo', 'majority', 'mlp', 'ci', 0,
+    sc = Scenario('t', 'GAMO (LS)', 'digits', 'gamo_ir100', 'gamo', 'majority', 'gamo_mlp', 'ci', 0,
                   overrides=(('data_fraction', 1.0), ('test_fraction', 1.0), ('clf_epochs', 2)), loss='ls')
     row = run_scenario(sc, device='cpu', progress=False)
     base = run_scenario(replace(sc, name='Baseline CN', oversampler='none'), device='cpu', progress=False)
-    assert seen == ['flat'] and row['classifier'] == base['classifier'] == 'mlp'
+    assert seen == ['flat', 'flat'] and row['classifier'] == base['classifier'] == 'gamo_mlp'
     assert 0 <= row['acsa'] <= 1 and 0 <= base['acsa'] <= 1
-    assert {s.classifier for s in study_scenarios('003m', 'ci')} == {'mlp'}
+    assert {s.classifier for s in study_scenarios('003m', 'ci')} == {'gamo_mlp'}
     assert {s.dataset for s in study_scenarios('003m', 'ci')} == {'mnist'}
