@@ -23,12 +23,16 @@ from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 300
+NB_TIMEOUT = 240   # seconds for one notebook: imports, exported cells and show_doc only, so a few seconds each
 # An absolute path into a home folder, the root user's folder or a temp folder: a note about one machine.
 MACHINE_PATH = re.compile(r"(?<![\w.])(/root/|/home/\w|/Users/\w|/tmp/\w|/var/folders/|/private/var/|[A-Z]:\\\\Users\\\\)")
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\w*Error: ", re.M)
 GAN_PAGE = '06_dcgan'          # the GAN page the browser opens
 GAN_API_ANCHOR = 'make_dcgan'  # an API anchor it must hold
 CHROMIUM = '/usr/bin/chromium'
+# smalldocs' warnings about what it leaves to Quarto (a commonmark copy, keep-md, nbdev's output-file names) are not
+# faults of the site; its broken-link warnings are re-checked below, with nbdev's absolute doc links and anchors too.
+SMALLDOCS_LIMITS = re.compile(r"is not built: smalldocs makes only html|is ignored|is not read by smalldocs|broken link")
 
 
 def _copy_repo(dest:Path) -> Path:
@@ -43,7 +47,10 @@ def _process(repo:Path, nb:Path, env:dict) -> tuple[str, float, str]:
             "d.main((Path(sys.argv[1]), Path(sys.argv[2]), FilterDefaults))")
     dst = repo/'_proc'/nb.relative_to(repo/'nbs')
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, '-c', code, str(nb), str(dst)], cwd=repo, env=env, capture_output=True, text=True)
+    try: res = subprocess.run([sys.executable, '-c', code, str(nb), str(dst)], cwd=repo, env=env, capture_output=True, text=True,
+                              timeout=NB_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return nb.name, time.perf_counter() - t0, f"still running after {NB_TIMEOUT} s: a cell with an import also trains or loads data?"
     err = '' if res.returncode == 0 and dst.exists() else (res.stderr.strip().splitlines() or ['(no message)'])
     return nb.name, time.perf_counter() - t0, '' if not err else '\n    '.join(err[-12:])
 
@@ -55,6 +62,26 @@ def _output_texts(nb:dict):
             if out.get('output_type') == 'error': yield i, '\n'.join(out.get('traceback', [])) or 'Traceback (most recent call last): error output'
             texts = [out.get('text', '')] + [v for k, v in out.get('data', {}).items() if k.startswith('text/') and k != 'text/html']
             for t in texts: yield i, ''.join(t) if isinstance(t, list) else t
+
+
+def _text_outputs(cell) -> list[str]:
+    return [''.join(t) if isinstance(t, list) else t for out in cell.get('outputs', [])
+            for t in [out.get('text', '')] + [v for k, v in out.get('data', {}).items() if k.startswith('text/')]]
+
+
+def check_outputs_kept(nbs:Path, proc:Path) -> list[str]:
+    "The site shows the committed outputs: a cell the docs build does not run keeps its text outputs unchanged."
+    problems = []
+    for path in sorted(proc.glob('*.ipynb')):
+        committed = {c.get('id'): c for c in json.loads((nbs/path.name).read_text())['cells']}
+        for cell in json.loads(path.read_text())['cells']:
+            old = committed.get(cell.get('id'))
+            if old is None or cell['cell_type'] != 'code' or not old.get('outputs'): continue
+            src = ''.join(old['source'])
+            if 'show_doc' in src or re.search(r'^\s*#\|\s*(export|exports|exporti|exec_doc)\b', src, re.M): continue
+            if _text_outputs(cell) != _text_outputs(old):
+                problems.append(f"{path.name}: the docs build changed the output of {src[:80]!r} (it ran at docs time)")
+    return problems
 
 
 def check_processed(proc:Path) -> list[str]:
@@ -91,7 +118,7 @@ class _Page(HTMLParser):
 
 def check_site(site:Path, doc_url:str) -> tuple[list[str], dict]:
     "Problems in the rendered pages: broken internal links and anchors (including nbdev's absolute doc links), machine paths."
-    pages, problems = {}, []
+    pages, problems, missing = {}, [], {}
     for path in sorted(site.rglob('*.html')):
         p = _Page(); p.feed(path.read_text(encoding='utf-8')); pages[path.relative_to(site).as_posix()] = p
     # nbdev links symbols to `{doc_host}{doc_baseurl}/core.html#get_preset`: Quarto drops the number prefix of a
@@ -111,10 +138,12 @@ def check_site(site:Path, doc_url:str) -> tuple[list[str], dict]:
                     if not (site/target).exists(): problems.append(f"{name}: broken link {href}")
                     continue
             if target is None: continue
-            if target not in pages: problems.append(f"{name}: broken link {href} (no page {target})")
+            if target not in pages: missing.setdefault(target, set()).add(name)
             elif frag and frag not in pages[target].ids: problems.append(f"{name}: broken anchor {href} (no id {frag!r} in {target})")
         text = ''.join(page.text)
         if m := MACHINE_PATH.search(text): problems.append(f"{name}: a machine path in the page: ...{text[max(0, m.start()-40):m.end()+40]!r}...")
+    for target, sources in sorted(missing.items()):
+        problems.append(f"broken link: {len(sources)} page(s) link to {target}, which is not in the site ({', '.join(sorted(sources)[:3])}...)")
     return problems, pages
 
 
@@ -180,11 +209,13 @@ def main(argv=None) -> int:
         print(f"processed {len(nbs)} notebooks in {t_proc:.0f} s (slowest: {', '.join(f'{n} {s:.0f} s' for n, s, _ in slowest)})")
         written = [p.relative_to(cache).as_posix() for p in cache.rglob('*')]
         if written: problems.append(f"the docs build wrote to the data cache (it must train and load nothing): {written[:5]}")
-        problems += check_processed(proc)
+        problems += check_processed(proc) + check_outputs_kept(repo/'nbs', proc)
 
-        from smalldocs.site import build
+        try: from smalldocs.site import build
+        except ImportError: print('FAIL smalldocs is not installed: pip install -e ".[dev]" (Python 3.11 or newer)'); return 1
         site = build(proc, quiet=True)
-        problems += [f"smalldocs: {w}" for w in site.warnings]
+        notes = [w for w in site.warnings if SMALLDOCS_LIMITS.search(w)]   # what smalldocs leaves to Quarto; links: checked below
+        problems += [f"smalldocs: {w}" for w in site.warnings if w not in notes]
         out = site.out
         problems_site, pages = check_site(out, _doc_url(repo))
         problems += problems_site
