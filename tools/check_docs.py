@@ -51,8 +51,10 @@ def _process(repo:Path, nb:Path, env:dict) -> tuple[str, float, str]:
                               timeout=NB_TIMEOUT)
     except subprocess.TimeoutExpired:
         return nb.name, time.perf_counter() - t0, f"still running after {NB_TIMEOUT} s: a cell with an import also trains or loads data?"
-    err = '' if res.returncode == 0 and dst.exists() else (res.stderr.strip().splitlines() or ['(no message)'])
-    return nb.name, time.perf_counter() - t0, '' if not err else '\n    '.join(err[-12:])
+    if res.returncode == 0 and dst.exists(): return nb.name, time.perf_counter() - t0, ''
+    lines = res.stderr.strip().splitlines() or ['(no message)']
+    causes = [l.strip() for l in lines if re.match(r'\s*[\w.]*(Error|Exception)\b.*:', l)]   # the root cause comes first
+    return nb.name, time.perf_counter() - t0, '\n    '.join(causes[:1] + lines[-4:])
 
 
 def _output_texts(nb:dict):
