@@ -10,6 +10,7 @@ import argparse, json, sys
 from pathlib import Path
 
 from .core import PRESETS, get_device
+from .data import short_path
 
 # %% ../nbs/15_cli.ipynb #cedfdb0a
 EPILOG = """examples:
@@ -58,7 +59,7 @@ def _print_tables(out:Path):
     write_report(out)
     for name, table in study_tables(read_rows(out)).items():
         print(f"\n{name}:\n{table.to_string()}")
-    print(f"\nreport: {out/'report.md'}")
+    print(f"\nreport: {short_path(out/'report.md')}")
 
 def _list():
     from imbgan_nb.experiments import STUDIES, study_scenarios
@@ -87,7 +88,7 @@ def main(argv:list|None=None) -> int:
             scenarios = study_scenarios(args.study, args.preset, args.seeds)     # validates study, preset, seeds
             device = get_device(args.device)
             out = Path(args.out or f"imbgan_runs/{args.study}_{scenarios[0].preset}")
-            print(f"study {args.study}: {len(scenarios)} rows ({args.seeds} seed(s)), preset {scenarios[0].preset}, device {device}, folder {out}")
+            print(f"study {args.study}: {len(scenarios)} rows ({args.seeds} seed(s)), preset {scenarios[0].preset}, device {device}, folder {short_path(out)}")
             run_study(args.study, out, scenarios[0].preset, args.seeds, device=device, progress=not args.quiet)
             _print_tables(out)
         elif args.command == 'report':

@@ -4,14 +4,15 @@
 
 # %% auto #0
 __all__ = ['IDX_TYPES', 'KNOWN_MD5', 'PUBLISHED_SIZES', 'IDX_STEMS', 'CIFAR_STEMS', 'CIFAR10_CLASSES', 'DIGITS_TEST_SHARE',
-           'FASHION_CLASSES', 'DATASETS', 'SYSTEM_DIRS', 'DATA_ENV', 'PROTOCOLS', 'ImageSet', 'to_unit_range',
-           'DatasetFileError', 'parse_idx', 'write_idx', 'verify_md5', 'read_idx_split', 'read_cifar_split',
-           'load_digits_28', 'cache_dir', 'load_dataset', 'select_per_class', 'make_imbalanced', 'take_per_class',
-           'subsample', 'Protocol', 'get_protocol', 'imbalance_ratio', 'imbalance_table', 'describe_imbalance',
-           'plot_class_counts', 'show_images', 'show_class_grid', 'show_class', 'batches', 'analyze', 'imbgan_analyze']
+           'FASHION_CLASSES', 'DATASETS', 'SYSTEM_DIRS', 'DATA_ENV', 'NO_SYSTEM_DATA_ENV', 'DIGITS_SIZES', 'PROTOCOLS',
+           'ImageSet', 'to_unit_range', 'DatasetFileError', 'parse_idx', 'write_idx', 'verify_md5', 'read_idx_split',
+           'read_cifar_split', 'load_digits_28', 'cache_dir', 'short_path', 'data_folders', 'dataset_here',
+           'load_dataset', 'dataset_or_digits', 'select_per_class', 'make_imbalanced', 'take_per_class', 'subsample',
+           'Protocol', 'get_protocol', 'imbalance_ratio', 'imbalance_table', 'describe_imbalance', 'plot_class_counts',
+           'show_images', 'show_class_grid', 'show_class', 'batches', 'analyze', 'imbgan_analyze']
 
 # %% ../nbs/01_data.ipynb #3725fe64
-import gzip, hashlib, io, os, pickle, struct, time, warnings, zlib
+import gzip, hashlib, io, os, pickle, struct, tempfile, time, warnings, zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from fastcore.script import call_parse
 
-from .core import seed_everything
+from .core import Preset, get_preset, seed_everything
 
 # %% ../nbs/01_data.ipynb #32e624f4
 @dataclass(eq=False)
@@ -269,10 +270,30 @@ DATASETS = {  # name -> (class names, folder names a root may use, torchvision c
 }
 SYSTEM_DIRS = {'fashion_mnist': [Path('/usr/share/datasets/fashion-mnist')]}
 DATA_ENV = 'IMBGAN_DATA'
+NO_SYSTEM_DATA_ENV = 'IMBGAN_NO_SYSTEM_DATA'   # set (not '0'): the system folders are ignored, as on a machine without them
 
 def cache_dir() -> Path:
     "Where downloaded data lives: `$IMBGAN_DATA`, else `~/.cache/imbgan_nb`."
     return Path(os.environ.get(DATA_ENV) or Path.home()/'.cache'/'imbgan_nb')
+
+def short_path(path:str|Path) -> str:
+    "`path` as the kit prints it, free of this machine's folders: `<cache>/...` in the data cache, relative in the working folder, `<tmp>/...` in the temp folder."
+    p = Path(path).resolve()
+    for base, label in ((cache_dir(), '<cache>'), (Path.cwd(), ''), (Path(tempfile.gettempdir()), '<tmp>')):
+        try: rel = p.relative_to(Path(base).resolve()).as_posix()
+        except ValueError: continue
+        return f"{label}/{rel}" if label else rel
+    return str(path)
+
+def data_folders(name:str) -> list[Path]:
+    "Where `name`'s files are looked for without a `root`: the cache, then the system folders (unless `$IMBGAN_NO_SYSTEM_DATA`)."
+    hidden = os.environ.get(NO_SYSTEM_DATA_ENV, '') not in ('', '0')
+    return _candidates(name, cache_dir()) + ([] if hidden else SYSTEM_DIRS.get(name, []))
+
+def dataset_here(name:str) -> bool:
+    "Whether both splits of `name` are on this machine, without downloading (the embedded digits always are)."
+    if name == 'digits': return True
+    return any(_holds(name, f, 'train') and _holds(name, f, 'test') for f in data_folders(name))
 
 def _read_split(name, folder, split, verify):
     if name == 'cifar10': return read_cifar_split(folder, split, verify)
@@ -311,7 +332,7 @@ def load_dataset(name:str,              # 'fashion_mnist', 'mnist', 'cifar10' or
         root = Path(root).expanduser()
         if not root.is_dir(): raise FileNotFoundError(f"root {str(root)!r} is not a readable folder: pass the folder that holds the {name} files.")
         folders = _candidates(name, root)
-    else: folders = _candidates(name, cache_dir()) + SYSTEM_DIRS.get(name, [])
+    else: folders = data_folders(name)
     folder, reason = next((f for f in folders if _holds(name, f, split)), None), ""
     if folder is None and root is None and download: folder, reason = _download(name, cache_dir())
     if folder is None:
@@ -324,6 +345,20 @@ def load_dataset(name:str,              # 'fashion_mnist', 'mnist', 'cifar10' or
         raise DatasetFileError(f"{folder}: labels run {labels.min().item()}..{labels.max().item()} but {name} has "
                                f"{len(classes)} classes; these are not {name} files.")
     return ImageSet(images, labels, classes, name, split)
+
+# %% ../nbs/01_data.ipynb #eca200f3
+DIGITS_SIZES = dict(data_fraction=1.0, test_fraction=1.0)   # the digits are small: every run keeps all of them
+
+def dataset_or_digits(name:str='fashion_mnist', # the set the notebook teaches with
+                      preset:Preset|None=None,  # the run's sizes; None: `get_preset()`
+                      quiet:bool=False,         # don't print the line that says the digits stand in
+                     ) -> tuple[str, Preset]:
+    "`(name, preset)` when `name` is on this machine, else `('digits', preset)` resized to keep every digit, said in one line."
+    preset = preset or get_preset()
+    if dataset_here(name): return name, preset
+    preset = preset.with_(**{k: max(getattr(preset, k), v) for k, v in DIGITS_SIZES.items()})
+    if not quiet: print(f"{name} is not on this machine: the embedded digits stand in, all of them ({preset.name} preset).")
+    return 'digits', preset
 
 # %% ../nbs/01_data.ipynb #14bd0753
 def _class_permutation(labels:torch.Tensor, c:int, seed:int) -> torch.Tensor:

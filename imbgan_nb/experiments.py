@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
 from .core import get_device, get_preset, seed_everything
-from .data import get_protocol, load_dataset, subsample
+from .data import get_protocol, load_dataset, short_path, subsample
 from .classifier import evaluate, fit_classifier
 
 # %% ../nbs/13_experiments.ipynb #719475de
@@ -271,7 +271,7 @@ def run_study(study:str, out:Path|str, preset:str|None=None, seeds:int=1, device
     _claim_folder(out, study, scenarios[0].preset)
     done = {r['key'] for r in read_rows(out)}
     todo = [sc for sc in scenarios if sc.key not in done]
-    if done: print(f"{len(scenarios) - len(todo)} of {len(scenarios)} rows already done in {out}; running {len(todo)}")
+    if done: print(f"{len(scenarios) - len(todo)} of {len(scenarios)} rows already done in {short_path(out)}; running {len(todo)}")
     _drop_partial_line(out/'rows.jsonl')
     with open(out/'rows.jsonl', 'a') as f:
         for sc in tqdm(todo, desc=f"study {study}", disable=not progress):

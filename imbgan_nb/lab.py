@@ -19,7 +19,7 @@ import torch
 import matplotlib.pyplot as plt
 
 from .core import Preset, get_device, get_preset
-from .data import (DATASETS, PROTOCOLS, SYSTEM_DIRS, ImageSet, Protocol, _candidates, _holds, cache_dir,
+from .data import (DATASETS, PROTOCOLS, ImageSet, Protocol, dataset_here,
                             imbalance_ratio, load_dataset, make_imbalanced, subsample, take_per_class)
 from .experiments import GAN_OVERSAMPLERS, OVERSAMPLERS, Scenario, _classes_to_fill, make_synthetic, score_scenario
 from .gans import GAN_KINDS
@@ -106,11 +106,7 @@ def parse_fractions(text:str,       # e.g. 'Coat: 0.3, Shirt: 0.05' or '4: 0.3'
 # %% ../nbs/14_lab.ipynb #384d50f0
 def available_datasets() -> list:
     "Datasets whose train and test files are on this machine, plus the embedded digits."
-    def here(name):
-        if name == 'digits': return True
-        folders = _candidates(name, cache_dir()) + SYSTEM_DIRS.get(name, [])
-        return any(_holds(name, f, 'train') and _holds(name, f, 'test') for f in folders)
-    return [n for n in DATASETS if here(n)]
+    return [n for n in DATASETS if dataset_here(n)]
 
 @lru_cache(maxsize=6)
 def lab_data(dataset:str, preset:str, speed:str, seed:int=0) -> tuple:

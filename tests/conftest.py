@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from imbgan_nb.data import SYSTEM_DIRS, _candidates, _holds, cache_dir, load_dataset
+from imbgan_nb.data import _holds, data_folders, load_dataset
 
 
 def _fashion_folder():
-    "The folder holding the real Fashion-MNIST files: Debian's, or the kit's cache."
-    folders = SYSTEM_DIRS['fashion_mnist'] + _candidates('fashion_mnist', cache_dir())
+    "The folder holding the real Fashion-MNIST files: the kit's cache or Debian's (hidden by IMBGAN_NO_SYSTEM_DATA)."
+    folders = data_folders('fashion_mnist')
     return next((f for f in folders if _holds('fashion_mnist', f, 'train') and _holds('fashion_mnist', f, 'test')), None)
 
 

@@ -326,3 +326,63 @@ def test_batches_cover_every_image_once_and_are_seeded(digits):
     assert len(list(batches(train, 100, drop_last=True))) == len(train)//100
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
         next(batches(train, 0))
+
+
+# ---------------------------------------------------------------- without the real Fashion-MNIST (a laptop offline)
+
+def _fake_system_folder(tmp_path, monkeypatch):
+    "A small Fashion-MNIST-layout set standing as the system copy, and an empty cache."
+    import imbgan_nb.data as data
+    system = tmp_path/'usr-share-fashion'
+    write_mnist_like(system, n=40)
+    monkeypatch.setitem(data.SYSTEM_DIRS, 'fashion_mnist', [system])
+    monkeypatch.setenv('IMBGAN_DATA', str(tmp_path/'empty-cache'))
+    monkeypatch.delenv('IMBGAN_NO_SYSTEM_DATA', raising=False)
+    return system
+
+
+def test_no_system_data_hides_the_system_folder(tmp_path, monkeypatch, capsys):
+    from imbgan_nb.core import get_preset
+    from imbgan_nb.data import dataset_here, dataset_or_digits
+    _fake_system_folder(tmp_path, monkeypatch)
+    ci = get_preset('ci')
+    assert dataset_here('fashion_mnist') and len(load_dataset('fashion_mnist', download=False)) == 40
+    assert dataset_or_digits('fashion_mnist', ci) == ('fashion_mnist', ci) and capsys.readouterr().out == ''
+    monkeypatch.setenv('IMBGAN_NO_SYSTEM_DATA', '0')      # '0' hides nothing
+    assert dataset_here('fashion_mnist')
+    monkeypatch.setenv('IMBGAN_NO_SYSTEM_DATA', '1')
+    assert not dataset_here('fashion_mnist')
+    with pytest.raises(FileNotFoundError, match="No train files of fashion_mnist"):
+        load_dataset('fashion_mnist', download=False)
+    name, preset = dataset_or_digits('fashion_mnist', ci)
+    said = capsys.readouterr().out
+    assert name == 'digits' and said.count('\n') == 1 and 'digits stand in' in said
+    assert (preset.name, preset.data_fraction, preset.test_fraction, preset.clf_epochs) == ('ci', 1.0, 1.0, ci.clf_epochs)
+
+
+@pytest.mark.parametrize('preset', ['ci', 'laptop', 'paper'])
+def test_digits_stand_in_keeps_a_batch_of_every_class(preset, monkeypatch, tmp_path, capsys):
+    "At every preset the stand-in keeps enough digits that the minority of `sneaker_10pct` (the notebooks' protocol) makes a batch."
+    from imbgan_nb.core import get_preset
+    from imbgan_nb.data import dataset_or_digits
+    _fake_system_folder(tmp_path, monkeypatch)
+    monkeypatch.setenv('IMBGAN_NO_SYSTEM_DATA', '1')
+    name, p = dataset_or_digits('fashion_mnist', get_preset(preset), quiet=True)
+    train = subsample(get_protocol('sneaker_10pct').apply(load_dataset(name))[0], p.data_fraction, seed=0)
+    assert train.counts().min().item() >= 8, train.counts().tolist()
+    assert capsys.readouterr().out == ''
+
+
+@pytest.mark.parametrize('require', [False, True])
+def test_real_set_tests_skip_without_it_and_fail_where_required(require, tmp_path):
+    "Without Fashion-MNIST a test that needs it is skipped with the reason, unless IMBGAN_REQUIRE_FASHION_MNIST is set."
+    import os, subprocess, sys
+    from pathlib import Path
+    env = {**os.environ, 'IMBGAN_NO_SYSTEM_DATA': '1', 'IMBGAN_DATA': str(tmp_path/'empty-cache')}
+    env.pop('IMBGAN_REQUIRE_FASHION_MNIST', None)
+    if require: env['IMBGAN_REQUIRE_FASHION_MNIST'] = '1'
+    res = subprocess.run([sys.executable, '-m', 'pytest', '-rs', '-p', 'no:cacheprovider', '--basetemp', str(tmp_path/'bt'),
+                          f"{Path(__file__).resolve()}::test_fashion_mnist_loads_whole"],
+                         env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    if require: assert res.returncode == 1 and 'the real Fashion-MNIST is required here' in res.stdout, res.stdout[-2000:]
+    else: assert res.returncode == 0 and '1 skipped' in res.stdout and 'Fashion-MNIST is not installed' in res.stdout, res.stdout[-2000:]
