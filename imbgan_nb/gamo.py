@@ -9,8 +9,9 @@ __all__ = ['GAMO_LOSSES', 'PAPER_TABLE1_FMNIST', 'class_priors', 'shortfall', 'm
            'GamoResult', 'fit_gamo', 'weight_mass', 'collapse_report', 'show_convex_weights', 'plot_gamo_projection',
            'beside_paper', 'plot_beside_paper']
 
-# %% ../nbs/11_gamo.ipynb #g0043b02eab3
+# %% ../nbs/11_gamo.ipynb #g00476529b33
 import math, time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -219,6 +220,15 @@ def _step(opt:torch.optim.Optimizer, loss:torch.Tensor):
 
 def _adam(params, lr:float, beta1:float): return torch.optim.Adam(params, lr=lr, betas=(beta1, 0.999))
 
+@contextmanager
+def _one_cpu_thread(device:torch.device):
+    "The game's matrices are tiny: on a CPU one thread beats a thread pool woken for every small op (about 4x here)."
+    if device.type != 'cpu': yield; return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try: yield
+    finally: torch.set_num_threads(threads)
+
 class GamoGame:
     "The game's players on fixed points (F's features, pixels, or 2-D toys): M, G and optionally D, each with its own Adam."
     LOSS_NAMES = ('M real', 'M fake', 'D real', 'D fake', 'G via M', 'G via D')
@@ -241,37 +251,40 @@ class GamoGame:
              labels:torch.Tensor,        # (n,) their classes
              bank:torch.Tensor,          # (sum n_i, dim) the minority points G combines
             ) -> torch.Tensor:
-        "One pass of $\\lceil n / b \\rceil$ game steps (Algorithm 1, steps 6-16); the summed losses of each kind, on the device (no sync)."
-        M, G, D, kind, K = self.M, self.G, self.D, self.loss, self.K
+        "One pass of $\\lceil n / b \\rceil$ game steps (Algorithm 1, steps 6-16); the mean losses of each kind, on the device (no sync)."
         sums = points.new_zeros(len(self.LOSS_NAMES))
         order = torch.randperm(len(points), device=points.device, generator=self.rng)
-        minority = G.minority
-        for idx in order.split(self.batch):
-            x, y = points[idx], labels[idx]
-            b = len(idx)
-            # steps 7, 9, 11: M and D on a real batch, then on as many generated points, classes drawn prop. to P_c - P_i
-            l_real = target_loss(F.softmax(M(x), 1), F.one_hot(y, K).to(x.dtype), kind); _step(self.opt_M, l_real)
-            y_fake = classes_for_classifier(self.priors, b, self.rng)
-            G.eval()
-            with torch.no_grad(): x_fake = G(self._noise(b), y_fake, bank)                   # G in inference mode
-            G.train()
-            l_fake = target_loss(F.softmax(M(x_fake), 1), F.one_hot(y_fake, K).to(x.dtype), kind); _step(self.opt_M, l_fake)
-            sums[0] += l_real.detach(); sums[1] += l_fake.detach()
-            if D is not None:                                                                # smoothed targets: U(0.9, 1) real, U(0, 0.1) fake
-                l = target_loss(D(x, y), self._smooth(b, 0.9), kind); _step(self.opt_D, l); sums[2] += l.detach()
-                l = target_loss(D(x_fake, y_fake), self._smooth(b, 0.0), kind); _step(self.opt_D, l); sums[3] += l.detach()
-            # steps 12-15: G, with M and D fixed; ceil(b / K) points of every minority class (class-wise batch norm)
-            y_gen = classes_for_generator(minority, self.per_class)
-            z = self._noise(len(y_gen))
-            M.requires_grad_(False)
-            complement = 1 - F.one_hot(y_gen, K).to(x.dtype)                                 # M should give the point to any other class
-            l = target_loss(F.softmax(M(G(z, y_gen, bank)), 1), complement, kind); _step(self.opt_G, l); sums[4] += l.detach()
-            M.requires_grad_(True)
-            if D is not None:
-                D.requires_grad_(False)
-                l = target_loss(D(G(z, y_gen, bank), y_gen), torch.ones_like(y_gen, dtype=x.dtype), kind); _step(self.opt_G, l); sums[5] += l.detach()
-                D.requires_grad_(True)
+        minority = self.G.minority
+        with _one_cpu_thread(points.device):
+            for idx in order.split(self.batch): self._step_all(points[idx], labels[idx], bank, minority, sums)
         return sums / math.ceil(len(points) / self.batch)
+
+    def _step_all(self, x, y, bank, minority, sums):
+        "One game step: M and D on a real batch and on as many generated points, then G against both."
+        M, G, D, kind, K = self.M, self.G, self.D, self.loss, self.K
+        b = len(y)
+        # steps 7, 9, 11: M and D on a real batch, then on as many generated points, classes drawn prop. to P_c - P_i
+        l_real = target_loss(F.softmax(M(x), 1), F.one_hot(y, K).to(x.dtype), kind); _step(self.opt_M, l_real)
+        y_fake = classes_for_classifier(self.priors, b, self.rng)
+        G.eval()
+        with torch.no_grad(): x_fake = G(self._noise(b), y_fake, bank)                   # G in inference mode
+        G.train()
+        l_fake = target_loss(F.softmax(M(x_fake), 1), F.one_hot(y_fake, K).to(x.dtype), kind); _step(self.opt_M, l_fake)
+        sums[0] += l_real.detach(); sums[1] += l_fake.detach()
+        if D is not None:                                                                # smoothed targets: U(0.9, 1) real, U(0, 0.1) fake
+            l = target_loss(D(x, y), self._smooth(b, 0.9), kind); _step(self.opt_D, l); sums[2] += l.detach()
+            l = target_loss(D(x_fake, y_fake), self._smooth(b, 0.0), kind); _step(self.opt_D, l); sums[3] += l.detach()
+        # steps 12-15: G, with M and D fixed; ceil(b / K) points of every minority class (class-wise batch norm)
+        y_gen = classes_for_generator(minority, self.per_class)
+        z = self._noise(len(y_gen))
+        M.requires_grad_(False)
+        complement = 1 - F.one_hot(y_gen, K).to(x.dtype)                                 # M should give the point to any other class
+        l = target_loss(F.softmax(M(G(z, y_gen, bank)), 1), complement, kind); _step(self.opt_G, l); sums[4] += l.detach()
+        M.requires_grad_(True)
+        if D is not None:
+            D.requires_grad_(False)
+            l = target_loss(D(G(z, y_gen, bank), y_gen), torch.ones_like(y_gen, dtype=x.dtype), kind); _step(self.opt_G, l); sums[5] += l.detach()
+            D.requires_grad_(True)
 
 # %% ../nbs/11_gamo.ipynb #g035cc5b5e1d
 def toy_classes(n:tuple=(400, 60, 25), # points of each class: a majority and two minority classes

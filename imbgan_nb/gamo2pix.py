@@ -33,7 +33,7 @@ class Gamo2PixVAE(nn.Module):
             nn.Linear(latent_dim, width * self.side ** 2), nn.LeakyReLU(0.1), nn.Unflatten(1, (width, self.side, self.side)),
             nn.ConvTranspose2d(width, width, 4, stride=2, padding=1), nn.LeakyReLU(0.1),     # 7 -> 14
             nn.ConvTranspose2d(width, width, 4, stride=2, padding=1), nn.LeakyReLU(0.1),     # 14 -> 28
-            nn.Conv2d(width, image_shape[0], 4, padding='same'), nn.Tanh())
+            nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(width, image_shape[0], 4), nn.Tanh())   # Keras' 'same' for an even kernel
         for m in self.modules():                                                            # Keras' defaults, as the authors'
             if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)): nn.init.xavier_uniform_(m.weight); nn.init.zeros_(m.bias)
 
