@@ -9,7 +9,7 @@ __all__ = ['GAMO_LOSSES', 'PAPER_TABLE1_FMNIST', 'class_priors', 'shortfall', 'm
            'GamoResult', 'fit_gamo', 'weight_mass', 'collapse_report', 'show_convex_weights', 'plot_gamo_projection',
            'beside_paper', 'plot_beside_paper']
 
-# %% ../nbs/11_gamo.ipynb #g00476529b33
+# %% ../nbs/11_gamo.ipynb #g00576529b33
 import math, time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +26,7 @@ from .core import Preset, get_device, get_preset, seed_everything
 from .data import ImageSet, to_unit_range
 from .classifier import FittedClassifier
 
-# %% ../nbs/11_gamo.ipynb #g00819764c9e
+# %% ../nbs/11_gamo.ipynb #g00919764c9e
 def class_priors(labels:torch.Tensor, # (N,) class indices of the training set
                  n_classes:int,
                 ) -> torch.Tensor:
@@ -61,7 +61,7 @@ def classes_for_generator(minority:torch.Tensor, # (K_min,) the minority classes
     "Algorithm 1, step 13, as the authors run it: the same number of points of every minority class, class by class."
     return minority.repeat_interleave(per_class)
 
-# %% ../nbs/11_gamo.ipynb #g01433f31eff
+# %% ../nbs/11_gamo.ipynb #g01533f31eff
 class ClassBatchNorm(nn.Module):
     "Batch normalisation with statistics taken within each class: in training over the batch's points of that class, in inference from running means kept per class."
     def __init__(self, features:int, n_classes:int, momentum:float=0.1, eps:float=1e-3):
@@ -88,7 +88,7 @@ class ClassBatchNorm(nn.Module):
             h_hat = (h - self.running_mean[y]) / torch.sqrt(self.running_var[y] + self.eps)
         return h_hat * self.weight + self.bias                                             # gamma * h_hat + beta
 
-# %% ../nbs/11_gamo.ipynb #g01818082852
+# %% ../nbs/11_gamo.ipynb #g01918082852
 def _glorot_(weight:torch.Tensor, fan_in:int, fan_out:int):
     "Keras' default Dense init, U(-a, a) with $a = \\sqrt{6 / (fan_{in} + fan_{out})}$, in place."
     a = math.sqrt(6 / (fan_in + fan_out))
@@ -149,7 +149,7 @@ class ConvexGenerator(nn.Module):
         t, k = self.transient(z, y), self.slot[y]
         return torch.tanh(torch.einsum('bh,bhd->bd', t, self.head_w[k]) + self.head_b[k])
 
-# %% ../nbs/11_gamo.ipynb #g022dc0f870e
+# %% ../nbs/11_gamo.ipynb #g023dc0f870e
 class ConditionalDiscriminator(nn.Module):
     "$D(x \\mid i)$: [x, one-hot(i)] -> 256 -> 128 (LeakyReLU 0.1) -> a sigmoid probability that x is a real point of class i."
     def __init__(self, dim:int, n_classes:int, hidden:tuple=(256, 128)):
@@ -168,7 +168,7 @@ def _keras_init_(module:nn.Module):
         if isinstance(m, (nn.Linear, nn.Conv2d)):
             nn.init.xavier_uniform_(m.weight); nn.init.zeros_(m.bias)
 
-# %% ../nbs/11_gamo.ipynb #g025a5c76265
+# %% ../nbs/11_gamo.ipynb #g026a5c76265
 _EPS = 1e-7
 GAMO_LOSSES = ('ce', 'ls')
 
@@ -184,7 +184,7 @@ def target_loss(p:torch.Tensor,      # probabilities: (B, K) softmax outputs of 
     else: raise ValueError(f"Unknown GAMO loss {kind!r}: choose one of {', '.join(GAMO_LOSSES)}.")
     return (per.sum(1) if per.dim() == 2 else per).mean()
 
-# %% ../nbs/11_gamo.ipynb #g030603ee75d
+# %% ../nbs/11_gamo.ipynb #g031603ee75d
 class GamoFeatures(nn.Module):
     "F of the authors' Fashion-MNIST code: 2 x [5x5 conv 32, LeakyReLU 0.1, 2x2 average pool], then Dense 512 tanh."
     def __init__(self, in_channels:int=1, image_size:int=28, filters:int=32, dim:int=512):
@@ -214,7 +214,7 @@ class GamoNet(nn.Module):
     def features(self, x:torch.Tensor) -> torch.Tensor: return self.extractor(x)          # F(x): (B, dim)
     def forward(self, x:torch.Tensor) -> torch.Tensor: return self.head(self.features(x))  # M(F(x)): (B, K) logits
 
-# %% ../nbs/11_gamo.ipynb #g033afd949f1
+# %% ../nbs/11_gamo.ipynb #g034afd949f1
 def _step(opt:torch.optim.Optimizer, loss:torch.Tensor):
     opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
 
@@ -286,7 +286,7 @@ class GamoGame:
             l = target_loss(D(G(z, y_gen, bank), y_gen), torch.ones_like(y_gen, dtype=x.dtype), kind); _step(self.opt_G, l); sums[5] += l.detach()
             D.requires_grad_(True)
 
-# %% ../nbs/11_gamo.ipynb #g035cc5b5e1d
+# %% ../nbs/11_gamo.ipynb #g036cc5b5e1d
 def toy_classes(n:tuple=(400, 60, 25), # points of each class: a majority and two minority classes
                 seed:int=0) -> tuple[torch.Tensor, torch.Tensor]:
     "Three classes in the plane: a majority blob, a minority crescent wrapped around it, and a small minority blob beside it."
@@ -348,7 +348,7 @@ def plot_plane(points:torch.Tensor, labels:torch.Tensor, runs:dict, # title -> p
     fig.tight_layout()
     return fig
 
-# %% ../nbs/11_gamo.ipynb #g040c97f0f7a
+# %% ../nbs/11_gamo.ipynb #g041c97f0f7a
 @dataclass
 class GamoResult:
     "A trained GAMO: the classifier, the game's players, and the real points G combines."
@@ -393,7 +393,7 @@ class GamoResult:
         "Flattened variant: generated points (n, C*H*W) in [-1, 1] as uint8 images (n, C, H, W)."
         return ((points.cpu().view(len(points), *self.image_shape) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
 
-# %% ../nbs/11_gamo.ipynb #g041e7f45866
+# %% ../nbs/11_gamo.ipynb #g042e7f45866
 def fit_gamo(train:ImageSet,              # the imbalanced training set
              variant:str='conv',          # 'conv' (F's features, the paper's Fashion-MNIST setting) or 'flat' (pixels, its MNIST setting)
              loss:str='ls',               # 'ls' (least squares, eq. 4-6) or 'ce' (cross-entropy, eq. 2-3)
@@ -478,7 +478,7 @@ def _finite(log:dict, epoch:int, lr:float) -> dict:
     if bad: raise FloatingPointError(f"GAMO's {bad[0]} loss became {out[bad[0]]} in round {epoch}; lower lr (now {lr}) or check the input for NaNs.")
     return out
 
-# %% ../nbs/11_gamo.ipynb #g047c7d6e2cf
+# %% ../nbs/11_gamo.ipynb #g048c7d6e2cf
 def weight_mass(w:torch.Tensor, share:float=0.9) -> torch.Tensor:
     "For each row of convex weights, how many of the largest ones it takes to reach `share` of the total."
     top = w.sort(dim=1, descending=True).values.cumsum(1)
@@ -498,7 +498,7 @@ def collapse_report(result:GamoResult, n:int=256, seed:int=0) -> dict:
                        'mass90': float(weight_mass(w).float().median())}
     return out
 
-# %% ../nbs/11_gamo.ipynb #g049d9d17b06
+# %% ../nbs/11_gamo.ipynb #g050d9d17b06
 def show_convex_weights(result:GamoResult, train:ImageSet, cls:int, n:int=3, top:int=6, seed:int=0):
     "For `n` generated points of class `cls`: the `top` real images with the largest convex weights."
     points, w = result.sample(cls, n, seed)
@@ -522,7 +522,7 @@ def show_convex_weights(result:GamoResult, train:ImageSet, cls:int, n:int=3, top
     fig.tight_layout()
     return fig
 
-# %% ../nbs/11_gamo.ipynb #g0521e51fe74
+# %% ../nbs/11_gamo.ipynb #g0531e51fe74
 def plot_gamo_projection(result:GamoResult, train:ImageSet, cls:int, n:int=200, others:dict|None=None,
                          seed:int=0, max_real:int=3000, ax=None):
     "PCA of F's features: real points by class, GAMO's points of `cls`, and `others` (name -> uint8 images of `cls`)."
@@ -547,7 +547,7 @@ def plot_gamo_projection(result:GamoResult, train:ImageSet, cls:int, n:int=200, 
     ax.legend(fontsize=8, loc='best')
     return ax
 
-# %% ../nbs/11_gamo.ipynb #g0549c76c183
+# %% ../nbs/11_gamo.ipynb #g0559c76c183
 PAPER_TABLE1_FMNIST = {   # Mullick et al. (2019), Table 1, Fashion-MNIST: (CE ACSA, CE GM, LS ACSA, LS GM), mean ± std over 10 runs
     'Baseline CN': ('0.82±0.01', '0.80±0.01', '0.81±0.01', '0.79±0.01'), 'SMOTE+CN': ('-',) * 4,
     'Augment+CN': ('0.82±0.01', '0.78±0.01', '0.82±0.01', '0.78±0.01'), 'cDCGAN+CN': ('0.81±0.02', '0.78±0.01', '0.82±0.01', '0.80±0.01'),
@@ -575,7 +575,7 @@ def beside_paper(rows:list) -> pd.DataFrame:
     table['mean max weight'] = extra['max weight'].map(lambda v: '-' if np.isnan(v) else f"{v:.3f}")
     return table
 
-# %% ../nbs/11_gamo.ipynb #g057c8a1ac7e
+# %% ../nbs/11_gamo.ipynb #g058c8a1ac7e
 def plot_beside_paper(rows:list, metrics:tuple=('acsa', 'gm')):
     "Each method's score per seed (dots), their mean ± std (bar), and the paper's Table 1 value (red line), one panel per metric."
     df = pd.DataFrame(rows)

@@ -81,9 +81,9 @@ def test_ablation_and_baseline_rows_use_the_same_classifier(tmp_path):
     from dataclasses import replace
     base = Scenario('t', 'Baseline CN', 'digits', 'gamo_ir100', 'none', 'majority', 'gamo_cn', 'ci', 0,
                     overrides=(('data_fraction', 1.0), ('test_fraction', 1.0), ('clf_epochs', 2)), loss='ls')
-    rows = {ovs: run_scenario(replace(base, oversampler=ovs), device='cpu', progress=False) for ovs in ('none', 'cg', 'cg_d', 'smote')}
+    rows = {ovs: run_scenario(replace(base, oversampler=ovs), device='cpu', progress=False) for ovs in ('none', 'cg', 'cg_d', 'transforms')}
     assert rows['none']['generator'] == {} and rows['none']['n_synthetic'] == 0
-    assert rows['smote']['n_synthetic'] == 9 * 96 - (48 + 24 + 18 + 12 + 8 + 5 + 2 + 1 + 1)   # SMOTE+CN: the CN on a balanced set
+    assert rows['transforms']['n_synthetic'] == 9 * 96 - (48 + 24 + 18 + 12 + 8 + 5 + 2 + 1 + 1)   # Augment+CN: the CN on a balanced set
     for ovs in ('cg', 'cg_d'):                     # cG makes free points: no convex weights, but their nearest real points are counted
         g = rows[ovs]['generator']
         assert g and all('max_weight' not in v and 1 <= v['distinct_nearest'] <= v['n_real'] for v in g.values())
