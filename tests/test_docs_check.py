@@ -67,3 +67,8 @@ def test_committed_outputs_are_kept(tmp_path):
     assert check_docs.check_outputs_kept(tmp_path/'nbs', tmp_path/'proc') == []
     _nb(tmp_path/'proc'/'06_x.ipynb', _code('train()', _stream("Outputs above: `ci` preset\n")))   # re-run at docs time
     assert len(check_docs.check_outputs_kept(tmp_path/'nbs', tmp_path/'proc')) == 1
+
+
+def test_browser_check_says_what_is_missing(monkeypatch):
+    monkeypatch.setattr(check_docs, 'CHROMIUM', '/no/such/chromium')
+    assert '/no/such/chromium' in check_docs.browser_here()

@@ -4,7 +4,7 @@ the oversampler, and check that the distribution, the images and the metrics on 
 Needs Python `playwright` (the dev extras) and Debian's `chromium` (`apt-get install chromium`); playwright's own
 browser download is not used. Where IMBGAN_REQUIRE_BROWSER is set (.ci/run sets it), a missing browser is a failure,
 not a skip. A screenshot of the lab goes to $IMBGAN_ARTIFACTS, else to an `artifacts` folder in pytest's basetemp."""
-import json, os, secrets, shutil, socket, subprocess, sys, time, urllib.request
+import json, os, re, secrets, shutil, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
 import pytest
@@ -156,14 +156,22 @@ def test_lab_in_a_real_browser(browser, jupyter_lab, artifacts):
         # Move the ratio slider: type into its readout, as a student can (a drag is one request too).
         readout = page.locator('.imbgan-lab-ir .widget-readout')
         readout.click(); page.keyboard.press('Control+A'); page.keyboard.type('40'); page.keyboard.press('Enter')
-        _wait_for_update(page, 'IR 40.0', 'smote')
+        # The status gives the ratio reached: 40.0 on Fashion-MNIST (6,000 per class); on the digits standing in for it
+        # (about 144 per class) the minority keeps a whole number of images, so the ratio reached is a little above 40.
+        page.wait_for_function("""before => { const s = document.querySelector('.imbgan-lab-status');
+            return s && s.textContent.includes(' done: ') && s.textContent.includes('smote') && s.textContent !== before; }""",
+                               arg=before['status'], timeout=UPDATE_TIMEOUT_MS)
+        ir = 'IR ' + re.search(r'IR ([\d.]+)', page.text_content('.imbgan-lab-status')).group(1)
+        digits = page.locator('.imbgan-lab-dataset select').input_value() == 'digits'
+        assert ir == 'IR 40.0' or (digits and 40 <= float(ir[3:]) < 50), ir
+        _wait_for_update(page, ir, 'smote')
         moved = _snapshot(page)
         for k in ('distribution', 'images', 'nearest', 'metrics', 'history'): assert moved[k] != before[k], f"{k} did not change with the ratio"
         assert moved['error'].strip() == ''
 
         # Change the oversampler.
         page.select_option('.imbgan-lab-oversampler select', 'random')
-        _wait_for_update(page, 'IR 40.0', 'random')
+        _wait_for_update(page, ir, 'random')
         changed = _snapshot(page)
         for k in ('distribution', 'images', 'nearest', 'metrics', 'confusions'): assert changed[k] != moved[k], f"{k} did not change with the oversampler"
         assert 'random' in changed['metrics'] and 'smote' not in changed['metrics'] and changed['error'].strip() == ''
@@ -173,7 +181,7 @@ def test_lab_in_a_real_browser(browser, jupyter_lab, artifacts):
         page.wait_for_function("() => document.querySelector('.imbgan-lab-error')?.textContent.includes('leaves no training image')",
                                timeout=UPDATE_TIMEOUT_MS)
         readout.click(); page.keyboard.press('Control+A'); page.keyboard.type('40'); page.keyboard.press('Enter')
-        _wait_for_update(page, 'IR 40.0', 'random')
+        _wait_for_update(page, ir, 'random')
         page.wait_for_function("() => document.querySelector('.imbgan-lab-error')?.textContent.trim() === ''")
         assert not errors, errors
     finally:
