@@ -51,7 +51,7 @@ def vae_loss(x:torch.Tensor, x_hat:torch.Tensor, mu:torch.Tensor, logvar:torch.T
     return recon, kl
 
 # %% ../nbs/12_gamo2pix.ipynb #83a14462
-GAMO2PIX_STEPS = {'ci': 60, 'laptop': 3000, 'paper': 25000}   # VAE updates per class (the authors ran 25,000)
+GAMO2PIX_STEPS = {'ci': 60, 'laptop': 1500, 'paper': 25000}   # VAE updates per class (the authors ran 25,000)
 
 class Gamo2Pix:
     "GAMO's convex generator, then a per-class VAE decoder: images of GAMO's points."
