@@ -82,7 +82,7 @@ def make_synthetic(sc:Scenario, train, test, full, checkpoints:Path|None=None, d
     if sc.oversampler not in GAN_OVERSAMPLERS:
         return oversample(train, sc.oversampler, sc.target, classes=classes, seed=sc.seed), {}
     from imbgan_nb.gans import minority_gan
-    from imbgan_nb.training import MinorityTask
+    from imbgan_nb.training import make_task
     from imbgan_nb.quality import feature_extractor, quality_report
     p = sc.sizes()
     extractor = feature_extractor(full, preset=p, seed=sc.seed, device=device) if quality or generators is None else None
@@ -97,7 +97,7 @@ def make_synthetic(sc:Scenario, train, test, full, checkpoints:Path|None=None, d
                                                      f"{[train.classes[k] for k in sorted(generators)]}.")
             gan = generators[c]
         elif gan is None:
-            task = MinorityTask(train, test, c, heldout, extractor, sc.protocol or 'balanced', p, sc.seed)
+            task = make_task(train, test, c, extractor, sc.protocol or 'balanced', p, sc.seed)
             folder = checkpoints/f"{sc.oversampler}_{task.key}" if checkpoints else None
             gan, _ = minority_gan(sc.oversampler, task, cache=folder is None, progress=progress, device=device,
                                   **({'checkpoint_dir': folder} if folder else {}))

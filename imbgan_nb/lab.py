@@ -140,7 +140,7 @@ def lab_generators(kind:str,             # a GAN oversampler: 'vanilla', 'dcgan'
                   ) -> dict:
     "{class: trained GAN of `kind`}: trained once per (dataset, class, model, preset, seed), then loaded from disk or memory."
     from imbgan_nb.gans import minority_gan
-    from imbgan_nb.training import MinorityTask
+    from imbgan_nb.training import make_task
     from imbgan_nb.quality import feature_extractor
     out, splits = {}, None
     for c in classes:
@@ -151,8 +151,7 @@ def lab_generators(kind:str,             # a GAN oversampler: 'vanilla', 'dcgan'
             proto = reference_cut(c)
             train, test = proto.apply(full, test, seed=seed)
             train = subsample(train, preset.data_fraction, seed=seed)      # as prepare_data does for a study
-            heldout = test.subset(torch.nonzero(test.labels == c).flatten())
-            task = MinorityTask(train, test, c, heldout, feature_extractor(full, preset=preset, seed=seed, device=device),
+            task = make_task(train, test, c, feature_extractor(full, preset=preset, seed=seed, device=device),
                                 proto.name, preset, seed)
             _GENERATORS[key], _ = minority_gan(kind, task, progress=progress, device=device)
         out[c] = _GENERATORS[key]
