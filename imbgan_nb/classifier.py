@@ -7,7 +7,7 @@ __all__ = ['ARCHITECTURES', 'CLASSIFIER_LOSSES', 'CNN', 'make_cnn', 'FittedClass
            'evaluate', 'class_recall', 'cost_of_imbalance']
 
 # %% ../nbs/03_classifier.ipynb #8907d1cc
-import math, time
+import math, time, warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .core import Preset, get_device, get_preset, seed_everything
+from .core import LOSS_BOUND, Preset, get_device, get_preset, seed_everything
 from .data import ImageSet, batches, subsample, to_unit_range
 from .metrics import classification_metrics, confusion_matrix
 
@@ -104,6 +104,16 @@ def _check_compatible(train:ImageSet, extra:ImageSet|None):
 
 CLASSIFIER_LOSSES = ('ce', 'ls')
 
+def _warn_if_at_chance(fitted, data:ImageSet, lr:float):
+    "Warn when the classifier ends no better on its own training images than always naming the largest class."
+    if not fitted.history: return
+    constant_guess = float(data.counts().max()) / len(data)
+    acc = fitted.history[-1]['train_acc']
+    if acc <= constant_guess + 0.01:
+        warnings.warn(f"the {fitted.arch} classifier ends at training accuracy {acc:.3f}, no better than always answering the "
+                      f"largest class ({constant_guess:.3f}): it learned nothing. Likely causes: a learning rate too high "
+                      f"(lr={lr}) or too few epochs; its test numbers are not a result.", RuntimeWarning, stacklevel=3)
+
 def classifier_loss(logits:torch.Tensor, # (B, K) class scores
                     y:torch.Tensor,      # (B,) class indices
                     kind:str='ce',       # 'ce': cross-entropy; 'ls': least squares on the softmax outputs
@@ -139,15 +149,20 @@ def fit_classifier(train:ImageSet,              # the real training images
     fitted = FittedClassifier(net, arch, train.classes, len(train), 0 if extra is None else len(extra))
     bar = tqdm(range(preset.clf_epochs), desc=f"{arch} on {len(data)} images", disable=not progress, leave=False)
     for epoch in bar:
-        net.train(); start, total, correct, seen = time.perf_counter(), 0.0, 0, 0
+        net.train(); start, seen = time.perf_counter(), 0
+        total = torch.zeros((), device=device); correct = torch.zeros((), dtype=torch.int64, device=device)
         for x, y in batches(data, preset.clf_batch, generator=generator):
             logits = net(x)
             batch_loss = classifier_loss(logits, y, loss)
-            if not torch.isfinite(batch_loss): raise FloatingPointError(f"the classifier's loss became {batch_loss.item()} in epoch {epoch}; lower lr (now {lr}).")
             opt.zero_grad(set_to_none=True); batch_loss.backward(); opt.step()
-            total += batch_loss.item()*len(y); correct += (logits.argmax(1) == y).sum().item(); seen += len(y)
-        fitted.history.append({'epoch': epoch, 'loss': total/seen, 'train_acc': correct/seen, 'seconds': time.perf_counter() - start})
-        bar.set_postfix(loss=f"{total/seen:.3f}", acc=f"{correct/seen:.3f}")
+            total += batch_loss.detach()*len(y); correct += (logits.argmax(1) == y).sum(); seen += len(y)   # stays on the device
+        epoch_loss, acc = (total/seen).item(), correct.item()/seen                                          # read once per epoch
+        if not np.isfinite(epoch_loss) or abs(epoch_loss) > LOSS_BOUND:
+            raise FloatingPointError(f"the classifier's loss became {epoch_loss:.3g} in epoch {epoch}: training diverged. "
+                                     f"Lower the learning rate (now lr={lr}).")
+        fitted.history.append({'epoch': epoch, 'loss': epoch_loss, 'train_acc': acc, 'seconds': time.perf_counter() - start})
+        bar.set_postfix(loss=f"{epoch_loss:.3f}", acc=f"{acc:.3f}")
+    _warn_if_at_chance(fitted, data, lr)
     if arch == 'cnn_svm':
         from sklearn.svm import SVC
         fitted.svm = SVC(kernel='rbf', gamma='scale', random_state=seed).fit(fitted.features(data.images).numpy(), data.labels.cpu().numpy())

@@ -305,6 +305,15 @@ def _holds(name, folder:Path, split) -> bool:
 
 def _candidates(name, base:Path) -> list[Path]: return [base/sub for sub in DATASETS[name][1]]
 
+def _refuse_half_copies(name, folders:list):
+    "Stop when the first folder searched that holds `name` has one split only: its train would be judged on another copy's test."
+    for f in folders:
+        have = [s for s in ('train', 'test') if _holds(name, f, s)]
+        if len(have) == 2: return
+        if have:
+            raise DatasetFileError(f"{short_path(f)} holds only the {have[0]} split of {name}: the kit will not pair it with the other split "
+                                   f"of another copy. Put both splits there, or pass root= a folder that holds both.")
+
 def _download(name, cache:Path) -> tuple[Path|None, str]:
     "Let torchvision download `name` into `cache`: the folder that holds its files, or None and why not."
     import torchvision.datasets as tvd
@@ -332,7 +341,9 @@ def load_dataset(name:str,              # 'fashion_mnist', 'mnist', 'cifar10' or
         root = Path(root).expanduser()
         if not root.is_dir(): raise FileNotFoundError(f"root {str(root)!r} is not a readable folder: pass the folder that holds the {name} files.")
         folders = _candidates(name, root)
-    else: folders = data_folders(name)
+    else:
+        folders = data_folders(name)
+        _refuse_half_copies(name, folders)
     folder, reason = next((f for f in folders if _holds(name, f, split)), None), ""
     if folder is None and root is None and download: folder, reason = _download(name, cache_dir())
     if folder is None:
@@ -377,6 +388,9 @@ def select_per_class(ds:ImageSet, keep:dict, seed:int=0) -> ImageSet:
 
 def _resolve_keep(ds:ImageSet, counts:dict|None, fractions:dict|None) -> dict:
     "Validate requested counts and fractions and turn them into {label: images kept}."
+    for what, given, example in (('counts', counts, "{'Sneaker': 600}"), ('fractions', fractions, "{'Sneaker': 0.1}")):
+        if given is not None and not isinstance(given, dict):
+            raise ValueError(f"{what} must be a dict {{class: value}}, e.g. {example}; got a {type(given).__name__}: {given!r}.")
     have, keep = ds.counts(), {}
     for cls, n in (counts or {}).items():
         c = ds.class_index(cls)

@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['OVERSAMPLERS', 'GAN_OVERSAMPLERS', 'GAMO_OVERSAMPLERS', 'GAMO_CLASSIFIERS', 'SIZES_003', 'TUNED_CNN2_EPOCHS',
-           'STUDIES', 'OVERALL', 'MINORITY', 'Scenario', 'prepare_data', 'make_synthetic', 'score_scenario',
-           'run_scenario', 'study_scenarios', 'read_rows', 'run_study', 'study_tables', 'write_report']
+           'STUDIES', 'ROWS', 'META', 'LOCK', 'OVERALL', 'MINORITY', 'check_target', 'Scenario', 'prepare_data',
+           'make_synthetic', 'score_scenario', 'run_scenario', 'study_scenarios', 'read_rows', 'read_meta',
+           'check_run_folder', 'RunLock', 'run_study', 'study_tables', 'write_report']
 
 # %% ../nbs/13_experiments.ipynb #5a5e18e5
 import json, os, time
@@ -18,7 +19,7 @@ import torch
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
-from .core import get_device, get_preset, seed_everything
+from .core import check_seed, get_device, get_preset, seed_everything, write_atomic
 from .data import get_protocol, load_dataset, short_path, subsample
 from .classifier import evaluate, fit_classifier
 
@@ -27,6 +28,13 @@ OVERSAMPLERS = ('none', 'random', 'smote', 'transforms', 'vanilla', 'dcgan', 'cg
 GAN_OVERSAMPLERS = ('vanilla', 'dcgan', 'cgan', 'wgan_gp')
 GAMO_OVERSAMPLERS = ('gamo', 'gamo_nod', 'cg', 'cg_d')   # GAMO, GAMO\D and the cG ablations: they train the classifier themselves (11_gamo)
 GAMO_CLASSIFIERS = {'gamo_cn': 'conv', 'gamo_mlp': 'flat'}  # the paper's CN: GAMO's own M∘F, trained without the game
+
+def check_target(target):
+    "A scenario's target as given, or a clear error: 'mean', 'majority', or a whole number of images per class."
+    whole = isinstance(target, (int, np.integer)) and not isinstance(target, bool) and target >= 0
+    if not (whole or target in ('mean', 'majority')):
+        raise ValueError(f"target {target!r}: use 'mean', 'majority', or a whole number of images per class (e.g. 600).")
+    return target
 
 @dataclass(frozen=True)
 class Scenario:
@@ -47,6 +55,8 @@ class Scenario:
     def __post_init__(self):
         if self.oversampler not in OVERSAMPLERS:
             raise ValueError(f"Unknown oversampler {self.oversampler!r}: choose one of {', '.join(OVERSAMPLERS)}.")
+        check_seed(self.seed)
+        check_target(self.target)
         get_preset(self.preset)                      # raises on an unknown preset
         if self.protocol is not None: get_protocol(self.protocol)
     @property
@@ -107,7 +117,7 @@ def make_synthetic(sc:Scenario, train, test, full, checkpoints:Path|None=None, d
         n_real = len(minority)
         if not quality or n_real < 2 or len(extra) < 2: continue  # not asked, or too few images for a Fréchet distance
         q = quality_report(extra.images, minority, extractor, heldout=heldout, k=min(5, n_real - 1, len(extra) - 1))
-        scores[train.classes[c]] = {k: q[k] for k in ('fd', 'fd_heldout', 'precision', 'recall', 'density', 'coverage', 'memorised')}
+        scores[train.classes[c]] = {k: q[k] for k in ('fd', 'fd_std', 'fd_floor', 'fd_floor_std', 'n_fd', 'precision', 'recall', 'density', 'coverage', 'memorised')}
     return (_concat(parts) if parts else None), scores
 
 def _concat(parts:list):
@@ -168,7 +178,7 @@ def run_scenario(sc:Scenario, out:Path|str|None=None, device=None, progress:bool
     if out is not None:
         manifest = Path(out)/'manifests'/f"{sc.dataset}_{sc.protocol or 'balanced'}_{sc.preset}_seed{sc.seed}.txt"
         manifest.parent.mkdir(parents=True, exist_ok=True)
-        np.savetxt(manifest, train.source_index.cpu().numpy(), fmt='%d')
+        write_atomic(manifest, lambda tmp: np.savetxt(tmp, train.source_index.cpu().numpy(), fmt='%d'))
     t_data = time.perf_counter()
     extra, quality = make_synthetic(sc, train, test, full, Path(out)/'checkpoints' if out else None, device, progress)
     t_gen = time.perf_counter()
@@ -233,52 +243,121 @@ def study_scenarios(study:str, preset:str|None=None, seeds:int=1,
     return [sc for sc in scenarios if sc.name in only]
 
 # %% ../nbs/13_experiments.ipynb #9764b48d
-def read_rows(out:Path|str) -> list[dict]:
-    "The finished rows in a run folder (a half-written last line, from a hard kill, is ignored)."
-    path, rows = Path(out)/'rows.jsonl', []
-    if not path.exists(): return rows
+ROWS, META, LOCK = 'rows.jsonl', 'study.json', 'run.lock'   # a run folder's files
+
+def read_rows(out:Path|str,
+              repair:bool=False,  # rewrite rows.jsonl without the duplicates found (keeping the first of each)
+             ) -> list[dict]:
+    "The finished rows in a run folder, once each: a half-written line (a hard kill) is skipped, a repeated row kept once."
+    path = Path(out)/ROWS
+    if not path.exists(): return []
+    rows, seen, repeated = [], set(), 0
     for line in path.read_text().splitlines():
-        try: rows.append(json.loads(line))
-        except json.JSONDecodeError: pass
+        try: row = json.loads(line)
+        except json.JSONDecodeError: continue
+        if not isinstance(row, dict) or 'key' not in row: continue
+        if row['key'] in seen: repeated += 1; continue
+        seen.add(row['key']); rows.append(row)
+    if repeated:
+        print(f"{short_path(path)}: {repeated} repeated row(s) (the same scenario and seed twice) kept once, the first of each"
+              + ("; the file is rewritten without them." if repair else "."))
+        if repair: _write_rows(out, rows)
     return rows
 
-def _drop_partial_line(path:Path):
-    "Cut a half-written last line (left by a hard kill) so the next row starts on a line of its own."
-    if not path.exists(): return
-    data = path.read_bytes()
-    if data and not data.endswith(b'\n'): path.write_bytes(data[:data.rfind(b'\n') + 1])
+def _write_rows(out:Path, rows:list):
+    "rows.jsonl rewritten whole, atomically: a kill at any moment leaves the old rows or the new ones."
+    write_atomic(Path(out)/ROWS, lambda tmp: tmp.write_text(''.join(json.dumps(r) + '\n' for r in rows)))
 
-def _claim_folder(out:Path, study:str, preset:str):
-    "Create the run folder, or check that it belongs to this study and preset."
-    meta = out/'study.json'
-    if meta.exists():
-        have = json.loads(meta.read_text())
-        if (have.get('study'), have.get('preset')) != (study, preset):
-            raise ValueError(f"{out} holds rows of study {have.get('study')!r} at preset {have.get('preset')!r}, not "
-                             f"{study!r} at {preset!r}; choose another --out folder (nothing was changed).")
-    elif out.exists() and any(out.iterdir()):
-        raise ValueError(f"{out} is not empty and is not an imbgan run folder; choose another --out folder.")
-    else:
+def read_meta(out:Path|str) -> dict:
+    "The study and preset a run folder belongs to (its study.json), or an error that names the file and the fix."
+    path = Path(out)/META
+    try: meta = json.loads(path.read_text())
+    except FileNotFoundError: raise ValueError(f"{short_path(out)} is not an imbgan run folder (no {META}).") from None
+    except (json.JSONDecodeError, UnicodeDecodeError): meta = None
+    if not isinstance(meta, dict) or not {'study', 'preset'} <= set(meta):
+        raise ValueError(f"{short_path(path)} is empty or damaged. It only names the study and preset: delete it and run the "
+                         f"same `imbgan run` command again (the finished rows in {ROWS} are kept).")
+    return meta
+
+def check_run_folder(out:Path|str) -> Path:
+    "`out` as a folder this process can write to (created if missing), or a one-line error saying why not."
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise ValueError(f"{short_path(out)} is a file, not a folder: give --out a folder path.")
+    try:
         out.mkdir(parents=True, exist_ok=True)
-        meta.write_text(json.dumps({'study': study, 'preset': preset, 'description': STUDIES[study][0]}, indent=1))
+        write_atomic(out/'.write_test', lambda tmp: tmp.write_text('ok')); (out/'.write_test').unlink()
+    except OSError as e:
+        raise ValueError(f"cannot write in the run folder {short_path(out)} ({e.strerror or type(e).__name__}): "
+                         "give --out a folder you can write to.") from None
+    return out
+
+def _try_lock(f) -> bool:
+    "Take the OS lock of the open file `f` without waiting: flock on Linux and macOS, msvcrt on Windows."
+    f.seek(0)
+    try:
+        import fcntl
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:
+        import msvcrt
+        try: msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError: return False
+    except OSError: return False
+    return True
+
+class RunLock:
+    "Holds a run folder for one process: run.lock names the owner (pid, host); the OS frees it when the owner dies."
+    def __init__(self, out:Path|str): self.path, self.file = Path(out)/LOCK, None
+    def __enter__(self):
+        import socket
+        self.file = open(self.path, 'a+')
+        if not _try_lock(self.file):
+            try: self.file.seek(0); owner = self.file.read().strip() or 'owner unknown'
+            except OSError: owner = 'owner unknown'
+            self.file.close()
+            raise ValueError(f"{short_path(self.path.parent)} is in use by another imbgan run ({owner}): wait for it to "
+                             "finish, or give --out another folder.") from None
+        self.file.seek(0); self.file.truncate()    # a lock left by a dead process is simply taken over
+        self.file.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}"); self.file.flush()
+        return self
+    def __exit__(self, *exc):
+        self.file.seek(0); self.file.truncate(); self.file.close()   # released; the empty file stays (deleting it would race)
+
+def _claim_folder(out:Path, study:str, preset:str, create:bool=True):
+    "Check that the run folder belongs to this study and preset, or (`create`, under the lock) make it theirs."
+    meta = out/META
+    rows = read_rows(out)
+    if meta.exists():
+        have = read_meta(out)
+        if (have['study'], have['preset']) != (study, preset):
+            raise ValueError(f"{short_path(out)} holds rows of study {have['study']!r} at preset {have['preset']!r}, not "
+                             f"{study!r} at {preset!r}; choose another --out folder (nothing was changed).")
+        return
+    if rows and {(r.get('study'), r.get('preset')) for r in rows} != {(study, preset)}:
+        raise ValueError(f"{short_path(out)} has no {META} and its rows are not of study {study!r} at preset {preset!r}; "
+                         "choose another --out folder.")
+    if not rows and any(f.name not in (LOCK, ROWS) for f in out.iterdir()):
+        raise ValueError(f"{short_path(out)} is not empty and is not an imbgan run folder; choose another --out folder.")
+    if create: write_atomic(meta, lambda tmp: tmp.write_text(json.dumps({'study': study, 'preset': preset, 'description': STUDIES[study][0]}, indent=1)))
 
 def run_study(study:str, out:Path|str, preset:str|None=None, seeds:int=1, device=None, progress:bool=True,
               only:list|None=None,  # scenario names to run (None: all); the others can follow later into the same folder
              ) -> list[dict]:
-    "Run (or finish) every scenario of `study` into `out`; write the report; return all rows."
+    "Run (or finish) every scenario of `study` into `out`, holding the folder's lock; write the report; return all rows."
     scenarios = study_scenarios(study, preset, seeds, only)
-    out = Path(out)
-    _claim_folder(out, study, scenarios[0].preset)
-    done = {r['key'] for r in read_rows(out)}
-    todo = [sc for sc in scenarios if sc.key not in done]
-    if done: print(f"{len(scenarios) - len(todo)} of {len(scenarios)} rows already done in {short_path(out)}; running {len(todo)}")
-    _drop_partial_line(out/'rows.jsonl')
-    with open(out/'rows.jsonl', 'a') as f:
+    out = check_run_folder(out)
+    _claim_folder(out, study, scenarios[0].preset, create=False)   # refuse another study's folder before touching it
+    with RunLock(out):
+        _claim_folder(out, study, scenarios[0].preset)
+        rows = read_rows(out, repair=True)
+        done = {r['key'] for r in rows}
+        todo = [sc for sc in scenarios if sc.key not in done]
+        if done: print(f"{len(scenarios) - len(todo)} of {len(scenarios)} rows already done in {short_path(out)}; running {len(todo)}")
         for sc in tqdm(todo, desc=f"study {study}", disable=not progress):
-            row = run_scenario(sc, out, device=device, progress=progress)
-            f.write(json.dumps(row) + '\n'); f.flush(); os.fsync(f.fileno())
-    write_report(out)
+            rows.append(run_scenario(sc, out, device=device, progress=progress))
+            _write_rows(out, rows)
+        write_report(out)
     return read_rows(out)
+
 
 # %% ../nbs/13_experiments.ipynb #f5c65be1
 OVERALL = ('accuracy', 'macro_precision', 'macro_recall', 'macro_f1', 'auc_roc', 'acsa', 'gm')
@@ -296,7 +375,7 @@ def study_tables(rows:list[dict]) -> dict:
     tables = {'overall': results_table(rows, metrics=OVERALL, by='name'), 'minority': results_table(rows, metrics=MINORITY, by='name')}
     q = [{'scenario': r['name'], 'seed': r['seed'], 'class': c, **v} for r in rows for c, v in r['quality'].items()]
     if q:
-        qdf = pd.DataFrame(q).groupby(['scenario', 'class'], sort=False)[['fd', 'fd_heldout', 'precision', 'recall', 'coverage']].mean().round(3)
+        qdf = pd.DataFrame(q).groupby(['scenario', 'class'], sort=False)[[k for k in ('fd', 'fd_floor', 'n_fd', 'precision', 'recall', 'coverage') if k in q[0]]].mean().round(3)
         tables['quality'] = qdf.reset_index().set_index('scenario')
     return tables
 
@@ -305,16 +384,16 @@ def write_report(out:Path|str) -> str:
     from imbgan_nb.metrics import plot_scenarios, plot_confusions
     out, rows = Path(out), read_rows(out)
     if not rows: raise ValueError(f"{out} holds no finished rows yet: run the study first.")
-    meta = json.loads((out/'study.json').read_text())
+    meta = read_meta(out)
     tables = study_tables(rows)
     seeds = sorted({r['seed'] for r in rows})
     minority = ', '.join(rows[0]['minority'])
     figures = out/'figures'; figures.mkdir(exist_ok=True)
     ax = plot_scenarios(rows, metrics=('accuracy', 'macro_f1', 'minority_recall', 'minority_f1', 'gm'), by='name')
-    ax.figure.savefig(figures/'scenarios.png', dpi=110, bbox_inches='tight'); plt.close(ax.figure)
+    write_atomic(figures/'scenarios.png', lambda tmp: ax.figure.savefig(tmp, format='png', dpi=110, bbox_inches='tight')); plt.close(ax.figure)
     first = {r['name']: np.array(r['confusion']) for r in rows if r['seed'] == seeds[0]}
     fig = plot_confusions(first, rows[0]['per_class'] and [p['class'] for p in rows[0]['per_class']])
-    fig.savefig(figures/'confusions.png', dpi=90, bbox_inches='tight'); plt.close(fig)
+    write_atomic(figures/'confusions.png', lambda tmp: fig.savefig(tmp, format='png', dpi=90, bbox_inches='tight')); plt.close(fig)
     secs = pd.DataFrame([{'scenario': r['name'], **{f'{k} s': v for k, v in r['seconds'].items()}} for r in rows]).groupby('scenario', sort=False).mean().round(1)
     md = [f"# Study {meta['study']}: {meta['description']}", '',
           f"Preset `{meta['preset']}`, seeds {seeds} (mean ± std over seeds), {len(rows)} rows, device {rows[0]['device']}.",
@@ -322,10 +401,10 @@ def write_report(out:Path|str) -> str:
           '## Overall test metrics', '', _md_table(tables['overall']), '',
           f"## Minority class ({minority})", '', _md_table(tables['minority']), '']
     if 'quality' in tables:
-        md += ['## Synthetic images (feature-space FD, lower is better; not comparable with Inception FID)', '', _md_table(tables['quality']), '']
+        md += ['## Synthetic images (feature-space FD at equal sizes, lower is better, beside the real-vs-real floor; not comparable with Inception FID)', '', _md_table(tables['quality']), '']
     md += ['## Training images and time', '',
            _md_table(pd.DataFrame([{'scenario': r['name'], 'real images': r['n_real'], 'synthetic images': r['n_synthetic']} for r in rows]).groupby('scenario', sort=False).mean().round(0).join(secs)), '',
            '![scenarios](figures/scenarios.png)', '', '![confusion matrices](figures/confusions.png)', '']
     text = '\n'.join(md)
-    (out/'report.md').write_text(text)
+    write_atomic(out/'report.md', lambda tmp: tmp.write_text(text))
     return text

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
-from .core import Preset, get_device, get_preset, seed_everything
+from .core import LOSS_BOUND, Preset, get_device, get_preset, seed_everything
 from .data import ImageSet, to_unit_range
 from .classifier import FittedClassifier
 
@@ -474,8 +474,9 @@ def _fit_epoch(net:GamoNet, opt, data:ImageSet, batch:int, loss:str, rng) -> tor
 def _finite(log:dict, epoch:int, lr:float) -> dict:
     "The round's losses as numbers (the one sync per round); a NaN or infinite one stops training with the fix."
     out = {k: (v.item() if torch.is_tensor(v) else v) for k, v in log.items()}
-    bad = [k for k, v in out.items() if isinstance(v, float) and not math.isfinite(v)]
-    if bad: raise FloatingPointError(f"GAMO's {bad[0]} loss became {out[bad[0]]} in round {epoch}; lower lr (now {lr}) or check the input for NaNs.")
+    bad = [k for k, v in out.items() if isinstance(v, float) and not (math.isfinite(v) and abs(v) <= LOSS_BOUND)]
+    if bad: raise FloatingPointError(f"GAMO's {bad[0]} loss became {out[bad[0]]:.3g} in round {epoch}: training diverged. "
+                                     f"Lower lr (now {lr}) or check the input for NaNs.")
     return out
 
 # %% ../nbs/11_gamo.ipynb #g048c7d6e2cf

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
-from .core import Preset, get_device, get_preset, seed_everything
+from .core import LOSS_BOUND, Preset, get_device, get_preset, seed_everything
 from .data import ImageSet, to_unit_range, show_images
 from .dcgan import DCGenerator
 from .gamo import GamoResult
@@ -104,8 +104,8 @@ def fit_gamo2pix(gamo:GamoResult,           # a trained convolutional GAMO
             opt.zero_grad(set_to_none=True); (recon + kl).backward(); opt.step()
             log.append(torch.stack([recon.detach(), kl.detach()]))                           # kept on the device: no sync per step
         log = torch.stack(log).cpu().numpy() if log else np.zeros((0, 2))
-        if not np.isfinite(log).all():
-            bad = int(np.argmin(np.isfinite(log).all(1)))
+        if not (np.isfinite(log) & (np.abs(log) <= LOSS_BOUND)).all():
+            bad = int(np.argmin((np.isfinite(log) & (np.abs(log) <= LOSS_BOUND)).all(1)))
             raise FloatingPointError(f"GAMO2pix's loss became {log[bad].sum()} for class {c} at step {bad}; lower lr (now {lr}).")
         vaes[c], history[c] = vae.eval(), log
     return Gamo2Pix(gamo, vaes, train.classes, history)

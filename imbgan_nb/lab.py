@@ -18,10 +18,10 @@ import pandas as pd
 import torch
 import matplotlib.pyplot as plt
 
-from .core import Preset, get_device, get_preset
+from .core import Preset, check_seed, get_device, get_preset
 from .data import (DATASETS, PROTOCOLS, ImageSet, Protocol, dataset_here,
                             imbalance_ratio, load_dataset, make_imbalanced, subsample, take_per_class)
-from .experiments import GAN_OVERSAMPLERS, OVERSAMPLERS, Scenario, _classes_to_fill, make_synthetic, score_scenario
+from .experiments import GAN_OVERSAMPLERS, OVERSAMPLERS, Scenario, _classes_to_fill, check_target, make_synthetic, score_scenario
 from .gans import GAN_KINDS
 
 # %% ../nbs/14_lab.ipynb #e2213f7c
@@ -54,6 +54,11 @@ class LabSettings:
     speed: str = 'fast'         # 'fast' or 'full' classifier path
     seed: int = 0
 
+    def __post_init__(self):
+        check_seed(self.seed); check_target(self.target)
+        if self.speed not in SPEEDS: raise ValueError(f"Unknown speed {self.speed!r}: choose one of {', '.join(SPEEDS)}.")
+        if self.profile not in PROFILES: raise ValueError(f"Unknown profile {self.profile!r}: choose one of {', '.join(PROFILES)}.")
+
 def keep_counts(train:ImageSet,   # the balanced training set the lab cuts
                 minority=(),      # classes to cut (labels), profile 'cut'
                 ir:float=10.0,    # imbalance ratio majority / minority
@@ -61,6 +66,9 @@ def keep_counts(train:ImageSet,   # the balanced training set the lab cuts
                 fractions=(),     # (label, keep fraction) pairs, applied last
                ) -> dict:
     "Images kept per cut class, {label: n}, for the ratio `ir`; a clear error when a class would be left empty."
+    if isinstance(minority, (int, np.integer, str)): minority = (minority,)   # one class, given as a label or a name
+    if not isinstance(minority, (tuple, list)):
+        raise ValueError(f"minority must be a class (label or name) or a tuple of them, e.g. (7,) or ('Sneaker', 'Coat'); got {minority!r}.")
     have = train.counts().tolist()
     top = max(have)
     if isinstance(ir, bool) or not isinstance(ir, (int, float, np.floating, np.integer)) or not 1 <= ir < float('inf'):
@@ -160,8 +168,7 @@ def lab_generators(kind:str,             # a GAN oversampler: 'vanilla', 'dcgan'
 # %% ../nbs/14_lab.ipynb #5e886b07
 def lab_scenario(s:LabSettings, preset:Preset) -> Scenario:
     "The lab's settings as a scenario of the experiments notebook (study 'lab')."
-    target = s.target if isinstance(s.target, str) else int(s.target)
-    return Scenario('lab', s.oversampler, s.dataset, None, s.oversampler, target, 'cnn2', preset.name, int(s.seed),
+    return Scenario('lab', s.oversampler, s.dataset, None, s.oversampler, s.target, 'cnn2', preset.name, s.seed,
                     minority=tuple(sorted(s.minority)) if s.profile == 'cut' else (), overrides=lab_overrides(s.dataset, s.speed))
 
 @dataclass

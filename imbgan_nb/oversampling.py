@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 
+from .core import check_seed
 from .data import CIFAR10_CLASSES, ImageSet, imbalance_ratio, show_images
 
 # %% ../nbs/10_oversampling.ipynb #fc5a140d
@@ -56,8 +57,7 @@ def target_counts(train:ImageSet,        # the (imbalanced) training set
 # %% ../nbs/10_oversampling.ipynb #fe294cdd
 def _class_seed(seed:int, c:int) -> int:
     "A 32-bit seed for class `c` derived from `seed`: each class has its own stream."
-    if not _whole(seed) or seed < 0: raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-    return int(np.random.SeedSequence([int(seed), int(c)]).generate_state(1)[0])
+    return int(np.random.SeedSequence([check_seed(seed), int(c)]).generate_state(1)[0])
 
 def _members(train:ImageSet, c:int, method:str, at_least:int=1) -> torch.Tensor:
     "Positions of class `c` in `train`, checking that `method` has the real images it needs."

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['EXTRACTOR_KIND', 'EXTRACTOR_ARCH', 'FeatureExtractor', 'extractor_path', 'feature_extractor', 'frechet_from_stats',
-           'frechet_distance', 'prdc', 'memorisation', 'show_nearest', 'quality_report']
+           'frechet_distance', 'prdc', 'memorisation', 'show_nearest', 'fd_at_equal_sizes', 'quality_report']
 
 # %% ../nbs/03a_sample_quality.ipynb #c143f0ab
 import hashlib, os, warnings
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import matplotlib.pyplot as plt
 
-from .core import PRESETS, Preset, get_device, get_preset
+from .core import PRESETS, Preset, get_device, get_preset, load_tensors, write_atomic
 from .data import ImageSet, cache_dir, show_images, subsample, to_unit_range
 from .classifier import ARCHITECTURES, CNN, FittedClassifier, fit_classifier, make_cnn
 
@@ -115,8 +115,7 @@ def _load_extractor(path:Path, train:ImageSet, fingerprint:str, device) -> CNN:
     "The network stored at `path`, after checking it was trained for `train`; a ValueError names the file otherwise."
     def bad(why): return ValueError(f"{path}: {why}. It is a cached feature extractor: delete it (it will be retrained), "
                                     "or pass cache=False.")
-    try: ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise bad(f"cannot be read as a checkpoint ({type(e).__name__})") from None
+    ckpt = load_tensors(path, 'feature extractor')
     kind = ckpt.get('kind') if isinstance(ckpt, dict) else type(ckpt).__name__
     if kind != EXTRACTOR_KIND: raise bad(f"is not a feature extractor of this kit (kind {kind!r}, expected {EXTRACTOR_KIND!r})")
     if tuple(ckpt.get('shape', ())) != train.shape:
@@ -156,8 +155,7 @@ def feature_extractor(train:ImageSet,            # the real, balanced training s
                 'state_dict': {k: v.detach().cpu() for k, v in clf.net.state_dict().items()}}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.part")   # one per process: parallel notebooks never collide
-            torch.save(ckpt, tmp); os.replace(tmp, path)
+            write_atomic(path, lambda tmp: torch.save(ckpt, tmp))
             info['path'] = str(path)
         except OSError as e: warnings.warn(f"could not cache the feature extractor in {path} ({e.strerror}); it will be retrained next time.")
     return FeatureExtractor(clf.net.eval(), train.classes, train.shape, info={**info, 'loaded': False})
@@ -314,17 +312,37 @@ def show_nearest(generated,              # generated images (uint8, or float in 
     return fig
 
 # %% ../nbs/03a_sample_quality.ipynb #4725428a
+def fd_at_equal_sizes(reference_feats,  # features (n_a, d) of the reference set (e.g. the real training images)
+                      other_feats,      # features (n_b, d) of the set compared with it
+                      n:int|None=None,  # images drawn from each set; None: the smaller set's size
+                      draws:int=5,      # random draws of the n images (without replacement), for a mean and a spread
+                      seed:int=0,
+                     ) -> tuple[float, float]:
+    "(mean, std) over `draws` of the FD between `n` images of each set: two FDs compare only at the same `n`."
+    a, b = _as_features(reference_feats, 'reference features'), _as_features(other_feats, 'other features')
+    n = min(len(a), len(b)) if n is None else n
+    if not 2 <= n <= min(len(a), len(b)):
+        raise ValueError(f"n = {n}: draw between 2 and {min(len(a), len(b))} images (the smaller set's size).")
+    rng = np.random.default_rng(seed)
+    fds = [frechet_distance(a[rng.choice(len(a), n, replace=False)], b[rng.choice(len(b), n, replace=False)]) for _ in range(draws)]
+    return float(np.mean(fds)), float(np.std(fds, ddof=1)) if draws > 1 else 0.0
+
 def quality_report(generated,            # generated images of one class (uint8, or float in [-1, 1])
                    real,                 # real images of the same class (e.g. the GAN's training images)
                    extractor:FeatureExtractor, # features for fd and prdc
-                   heldout=None,         # real images of the class that `real` lacks: adds memorisation and fd_heldout
+                   heldout=None,         # real images of the class that `real` lacks: adds the FD floor and memorisation
                    k:int=5,              # neighbours for prdc
+                   draws:int=5,          # random draws behind each FD's mean and std
                   ) -> dict:
-    "Fréchet distance (lower is better), precision, recall, density, coverage and, with `heldout`, memorisation."
+    "FD at equal sizes (lower is better) with the real-vs-real floor, precision, recall, density, coverage, memorisation."
     gen_f, real_f = extractor(generated), extractor(real)
-    report = {'fd': frechet_distance(real_f, gen_f), **prdc(real_f, gen_f, k=k), 'n_generated': len(gen_f), 'n_real': len(real_f)}
+    held_f = None if heldout is None else extractor(heldout)
+    n = min(len(gen_f), len(real_f), len(held_f) if held_f is not None else len(gen_f))
+    fd, fd_std = fd_at_equal_sizes(real_f, gen_f, n, draws)
+    report = {'fd': fd, 'fd_std': fd_std, 'n_fd': n, **prdc(real_f, gen_f, k=k), 'n_generated': len(gen_f), 'n_real': len(real_f)}
     if heldout is not None:
         mem = memorisation(generated, real, heldout)
-        report.update(fd_heldout=frechet_distance(real_f, extractor(heldout)), nn_ratio=mem['ratio'],
+        floor, floor_std = fd_at_equal_sizes(real_f, held_f, n, draws)
+        report.update(fd_floor=floor, fd_floor_std=floor_std, nn_ratio=mem['ratio'],
                       share_closer=mem['share_closer'], memorised=mem['memorised'])
     return report

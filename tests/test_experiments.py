@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from imbgan_nb.experiments import Scenario, _drop_partial_line, read_rows, study_scenarios
+from imbgan_nb.experiments import Scenario, read_rows, study_scenarios
 
 
 def test_study_002_reports_the_four_reduced_classes_in_every_row():
@@ -20,10 +20,10 @@ def test_studies_follow_the_source_documents():
         Scenario('x', 'y', 'digits', None, preset='fast')
 
 
-def test_a_half_written_row_is_dropped_before_appending(tmp_path):
+def test_a_half_written_or_repeated_row_is_read_once_and_repaired(tmp_path, capsys):
     path = tmp_path/'rows.jsonl'
-    path.write_text(json.dumps({'key': 'a'}) + '\n' + '{"key": "b", "accur')
-    assert [r['key'] for r in read_rows(tmp_path)] == ['a']
-    _drop_partial_line(path)
-    with open(path, 'a') as f: f.write(json.dumps({'key': 'b'}) + '\n')
-    assert [r['key'] for r in read_rows(tmp_path)] == ['a', 'b']
+    path.write_text(json.dumps({'key': 'a', 'v': 1}) + '\n' + json.dumps({'key': 'a', 'v': 2}) + '\n' + '{"key": "b", "accur')
+    assert [(r['key'], r['v']) for r in read_rows(tmp_path)] == [('a', 1)]            # the first of a repeated row
+    assert '1 repeated row' in capsys.readouterr().out
+    read_rows(tmp_path, repair=True)
+    assert path.read_text() == json.dumps({'key': 'a', 'v': 1}) + '\n'                # rewritten whole: no repeat, no half line

@@ -51,7 +51,7 @@ def test_step10_labels_follow_the_shortfall(ir100):
 def test_a_nan_loss_stops_training_with_the_fix(ir100, monkeypatch):
     real = gamo_mod.target_loss
     monkeypatch.setattr(gamo_mod, 'target_loss', lambda p, t, kind: real(p, t, kind) * float('nan'))
-    with pytest.raises(FloatingPointError, match="GAMO's M real loss became nan in round 0.*lower lr"):
+    with pytest.raises(FloatingPointError, match="GAMO's M real loss became nan in round 0.*Lower lr"):
         fit_gamo(ir100[0], 'flat', preset=get_preset('ci', clf_epochs=1), device='cpu', progress=False)
 
 

@@ -75,7 +75,7 @@ def test_checkpoints_refuse_what_is_not_theirs(task, tmp_path):
     with pytest.raises(ValueError, match="written for another model"):
         train_gan(other, _seven(task), epochs=2, checkpoint_dir=tmp_path/'v', progress=False)
     (tmp_path/'junk').mkdir(); (tmp_path/'junk'/'last.pt').write_bytes(b'not a checkpoint')
-    with pytest.raises(ValueError, match="not a readable checkpoint"):
+    with pytest.raises(ValueError, match="cannot be opened as a GAN checkpoint"):
         train_gan(gan, _seven(task), epochs=2, checkpoint_dir=tmp_path/'junk', progress=False)
     (tmp_path/'alien').mkdir(); torch.save({'weights': torch.zeros(3)}, tmp_path/'alien'/'last.pt')
     with pytest.raises(ValueError, match="not an imbgan_nb GAN checkpoint"):

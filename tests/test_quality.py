@@ -237,7 +237,7 @@ def _corrupt(path, **changes):
 
 
 @pytest.mark.parametrize('damage, message', [
-    (lambda p: p.write_bytes(b'garbage'), 'cannot be read'),
+    (lambda p: p.write_bytes(b'garbage'), 'cannot be opened as a feature extractor'),
     (lambda p: torch.save({'kind': 'something else'}, p), 'not a feature extractor'),
     (lambda p: torch.save([1, 2, 3], p), 'not a feature extractor'),
     (lambda p: _corrupt(p, shape=[1, 32, 32]), 'shape'),
@@ -252,7 +252,7 @@ def test_bad_checkpoint_is_refused_with_its_name(digits, tmp_path, damage, messa
     path = extractor_path(train, ci, 0, tmp_path)
     damage(path)
     with pytest.raises(ValueError, match=message) as err: feature_extractor(train, ci, seed=0, cache=tmp_path)
-    assert str(path) in str(err.value) and 'delete it' in str(err.value)
+    assert path.name in str(err.value) and 'delete it' in str(err.value).lower()
 
 
 def test_cached_network_not_reused_for_other_images(digits, tmp_path):
@@ -273,9 +273,10 @@ def test_quality_report(digits, extractor):
     assert 'memorised' not in own and own['n_generated'] == own['n_real'] == len(sevens)
     copies = quality_report(sevens.images[:60], sevens, extractor, heldout=held)
     assert copies['memorised'] and copies['share_closer'] == 1.0
+    assert copies['n_fd'] == min(60, len(held))       # every FD, the floor's too, at the smallest set's size
     half = len(held) // 2
     new, other = held.subset(torch.arange(half)), held.subset(torch.arange(half, 2 * half))
     fresh = quality_report(new, sevens, extractor, heldout=other)
-    assert not fresh['memorised'] and fresh['fd_heldout'] > 0
+    assert not fresh['memorised'] and fresh['fd_floor'] > 0 and fresh['fd_floor_std'] > 0 and fresh['n_fd'] == half
     ones = quality_report(of_class(test, 1).images[:half], sevens, extractor, heldout=other)
     assert ones['fd'] > 3 * fresh['fd'] and ones['coverage'] < fresh['coverage'] and ones['precision'] < fresh['precision']
