@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .core import LOSS_BOUND, Preset, get_device, get_preset, seed_everything
+from .core import LOSS_BOUND, Preset, device_generator, get_device, get_preset, seed_everything
 from .data import ImageSet, batches, subsample, to_unit_range
 from .metrics import classification_metrics, confusion_matrix
 
@@ -139,7 +139,8 @@ def fit_classifier(train:ImageSet,              # the real training images
     _check_compatible(train, extra)
     if loss not in CLASSIFIER_LOSSES: raise ValueError(f"Unknown classifier loss {loss!r}: choose one of {', '.join(CLASSIFIER_LOSSES)}.")
     t0 = time.perf_counter()
-    generator = seed_everything(seed)
+    seed_everything(seed)
+    generator = device_generator(seed, device)                      # batch order drawn on the device
     backbone = 'cnn3' if arch == 'cnn_svm' else arch
     net = make_cnn(backbone, train.n_classes, train.shape[0], train.shape[1]).to(device)
     data = train if extra is None else ImageSet(torch.cat([train.images, extra.images.to(train.device)]),

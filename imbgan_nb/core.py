@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['DEVICE_ENV', 'DEVICE_KINDS', 'LOSS_BOUND', 'PRESETS', 'PRESET_ENV', 'device_available', 'get_device', 'check_seed',
-           'seed_everything', 'write_atomic', 'load_tensors', 'Preset', 'get_preset', 'RunClock']
+           'device_generator', 'seed_everything', 'write_atomic', 'load_tensors', 'Preset', 'get_preset', 'RunClock']
 
 # %% ../nbs/00_core.ipynb #1a4077f9
 import os, random, time
@@ -50,6 +50,10 @@ def check_seed(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer (0, 1, 2, ...), got {seed!r}.")
     return int(seed)
+
+def device_generator(seed:int, device) -> torch.Generator:
+    "A seeded `torch.Generator` on `device`: random draws are made where they are used, never copied over from the CPU."
+    return torch.Generator(device=torch.device(device)).manual_seed(check_seed(seed))
 
 def seed_everything(seed:int, # a non-negative integer
                    ) -> torch.Generator:

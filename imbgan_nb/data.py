@@ -573,8 +573,9 @@ def batches(ds:ImageSet,            # the set, ideally already on the training d
     "Yield (images float in [-1, 1], labels) batches of `ds` by indexing its tensors."
     if batch_size < 1: raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     n = len(ds)
-    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-    order = order.to(ds.device)
+    if shuffle:   # drawn on the generator's device: with a generator on the data's device nothing crosses to the host
+        order = torch.randperm(n, generator=generator, device=generator.device if generator is not None else 'cpu').to(ds.device)
+    else: order = torch.arange(n, device=ds.device)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
         idx = order[start:start + batch_size]

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
-from .core import LOSS_BOUND, get_device, load_tensors, seed_everything, write_atomic
+from .core import LOSS_BOUND, device_generator, get_device, load_tensors, seed_everything, write_atomic
 from .data import ImageSet, batches, short_path, show_images
 
 # %% ../nbs/04_gan_training.ipynb #231a6fed
@@ -66,8 +66,9 @@ class GAN:
 
     # ---- shared
     def latent(self, n:int, generator:torch.Generator|None=None) -> torch.Tensor:
-        "Noise $z \\sim N(0, I)$, (n, latent_dim), on the device."
-        return torch.randn(n, self.latent_dim, generator=generator).to(self.device)
+        "Noise $z \\sim N(0, I)$, (n, latent_dim), on the device (drawn there when `generator` lives there)."
+        where = generator.device if generator is not None else self.device
+        return torch.randn(n, self.latent_dim, generator=generator, device=where).to(self.device)
     def generate(self, z:torch.Tensor, labels:torch.Tensor|None=None) -> torch.Tensor:
         "G(z) (or G(z, y) for a conditional GAN): images in [-1, 1]."
         return self.G(z, labels) if self.conditional else self.G(z)
@@ -113,7 +114,7 @@ class BCEGAN(GAN):
         # -[log D(x) + log(1 - D(G(z)))]
         loss = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real)) \
              + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-        return loss, {'D(x)': torch.sigmoid(d_real).mean().item(), 'D(G(z))': torch.sigmoid(d_fake).mean().item()}
+        return loss, {'D(x)': torch.sigmoid(d_real).mean().detach(), 'D(G(z))': torch.sigmoid(d_fake).mean().detach()}
     def g_loss(self, fake, labels):
         d_fake = self.discriminate(fake, labels)
         return F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake)), {}   # -log D(G(z))
@@ -184,9 +185,12 @@ def _check_health(gan:GAN, summary:dict, fake:torch.Tensor, epoch:int):
         raise FloatingPointError(f"{gan.name}: in epoch {epoch} every noise vector gives the same image (spread {spread:.1e}): "
                                  "the generator collapsed, most often from learning rates too high. Lower lr_g and lr_d.")
 
-def _mean(rows:list, key:str) -> float|None:
-    vals = [r[key] for r in rows if key in r]
-    return float(np.mean(vals)) if vals else None
+def _epoch_means(rows:list) -> dict:
+    "Per-step numbers (0-d tensors) averaged over the epoch, read from the device in one transfer; g_loss is None without a G step."
+    keys = list(dict.fromkeys([k for r in rows for k in r] + ['g_loss']))
+    present = [k for k in keys if any(k in r for r in rows)]
+    means = torch.stack([torch.stack([r[k].float() for r in rows if k in r]).mean() for k in present]).tolist()
+    return {k: dict(zip(present, means)).get(k) for k in keys}
 
 def train_gan(gan:GAN,
               data:ImageSet,               # the training images (the minority class, or all classes for a cGAN)
@@ -203,7 +207,8 @@ def train_gan(gan:GAN,
     if len(data) == 0: raise ValueError("no training images: the class to learn has no images in this set.")
     if not gan.conditional and bool((data.labels != gan.cls).any()):
         raise ValueError(f"an unconditional {gan.name} learns one class: pass only the images of {gan.classes[gan.cls]!r}.")
-    generator = seed_everything(seed)
+    seed_everything(seed)
+    generator = device_generator(seed, gan.device)         # noise and batch order drawn on the device
     data, data_id = data.to(gan.device), _data_id(data)
     fixed_z = gan.latent(n_fixed, generator)
     fixed_labels = (torch.full((n_fixed,), gan.cls) if gan.cls is not None else torch.arange(n_fixed) % len(gan.classes)).to(gan.device)
@@ -225,22 +230,25 @@ def train_gan(gan:GAN,
             gan.G.train(); gan.D.train()
             rows, t0 = [], time.perf_counter()
             for real, labels in batches(data, bs, generator=generator, drop_last=True):
-                fake = gan.generate(gan.latent(len(real), generator), labels)
+                update_g = (step + 1) % gan.n_critic == 0
+                with torch.set_grad_enabled(update_g):       # no graph through G on the steps that do not update G
+                    fake = gan.generate(gan.latent(len(real), generator), labels)
                 d_loss, stats = gan.d_loss(real, fake, labels)
                 gan.opt_D.zero_grad(set_to_none=True); d_loss.backward(); gan.opt_D.step()
-                row = {'d_loss': d_loss.item(), **stats}
+                row = {'d_loss': d_loss.detach(), **stats}  # tensors on the device: nothing waits for them here
                 step += 1
-                if step % gan.n_critic == 0:
+                if update_g:
                     g_loss, g_stats = gan.g_loss(fake, labels)
                     gan.opt_G.zero_grad(set_to_none=True); g_loss.backward(); gan.opt_G.step()
-                    row.update(g_loss=g_loss.item(), **g_stats)
-                if not all(np.isfinite(v) for v in row.values()):
-                    raise FloatingPointError(f"{gan.name}: a loss became NaN or infinite in epoch {epoch} ({row}); "
-                                             "lower the learning rates or check the input range ([-1, 1]).")
+                    row.update(g_loss=g_loss.detach(), **g_stats)
                 rows.append(row)
+            summary = {'epoch': epoch, **_epoch_means(rows)}     # the one read of the epoch's numbers
             seconds = time.perf_counter() - t0
-            summary = {'epoch': epoch, 'seconds': seconds, 'images_per_s': len(rows)*bs/seconds,
-                       **{k: _mean(rows, k) for k in rows[0] | {'g_loss': 0}}}
+            summary.update(seconds=seconds, images_per_s=len(rows)*bs/seconds)
+            if not all(np.isfinite(v) for v in summary.values() if v is not None):
+                raise FloatingPointError(f"{gan.name}: a loss became NaN or infinite in epoch {epoch} "
+                                         f"({ {k: v for k, v in summary.items() if k not in ('epoch', 'seconds', 'images_per_s')} }); "
+                                         "lower the learning rates or check the input range ([-1, 1]).")
             history.epochs.append(summary)
             _check_health(gan, summary, fake, epoch)
             bar.set_postfix({k: f"{v:.3f}" for k, v in summary.items() if k not in ('epoch', 'seconds', 'images_per_s') and v is not None})

@@ -20,7 +20,8 @@ def gradient_penalty(critic,                 # images (B, C, H, W) -> scores (B,
                     ) -> torch.Tensor:
     "$\\mathbb{E}[(\\|\\nabla_{\\hat x} C(\\hat x)\\|_2 - 1)^2]$ at random interpolates $\\hat x$ (without lambda)."
     if real.shape != fake.shape: raise ValueError(f"real and fake batches differ in shape: {tuple(real.shape)} vs {tuple(fake.shape)}.")
-    eps = torch.rand(real.shape[0], *[1]*(real.ndim - 1), generator=generator).to(real.device)   # one epsilon per example
+    where = generator.device if generator is not None else real.device                            # drawn where it is used
+    eps = torch.rand(real.shape[0], *[1]*(real.ndim - 1), generator=generator, device=where).to(real.device)   # one per example
     x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)                                  # points between the two
     scores = critic(x_hat)
     grad, = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)     # per-example gradients: scores are independent
@@ -58,7 +59,7 @@ class WGANGP(GAN):
         c_real, c_fake = self.discriminate(real), self.discriminate(fake.detach())
         gp = gradient_penalty(self.D, real, fake.detach())
         w = c_real.mean() - c_fake.mean()                 # the critic's estimate of the Wasserstein distance
-        return -w + self.penalty_weight * gp, {'W': w.item(), 'GP': gp.item()}
+        return -w + self.penalty_weight * gp, {'W': w.detach(), 'GP': gp.detach()}   # tensors: read once per epoch
     def g_loss(self, fake, labels):
         return -self.discriminate(fake).mean(), {}        # $-\mathbb{E}[C(G(z))]$
 
