@@ -89,7 +89,7 @@ def load_tensors(path,              # a file the kit wrote with torch.save
         pickled = 'Unsupported global' in str(e)          # torch's weights-only reader met a pickled Python object
         why = ("it holds pickled Python objects, which run code when opened, and the kit opens only tensors and plain data"
                if pickled else f"it is damaged or not a PyTorch file ({type(e).__name__})")
-        raise ValueError(f"{short_path(path)} cannot be opened as a {what}: {why}. Delete it (the kit recomputes it), "
+        raise ValueError(f"{short_path(path)} cannot be opened as a {what}: {why}. To fix: delete it (the kit recomputes it), "
                          "or use another folder.") from None
 
 
