@@ -18,9 +18,12 @@ EPILOG = """examples:
   imbgan analyze --dataset fashion_mnist --protocol sneaker_10pct --out runs/analysis
   imbgan run demo --out runs/demo                   (the embedded digits, about a minute on a CPU)
   imbgan run 000 --preset laptop --seeds 3 --out runs/000
+  imbgan run 003 --preset laptop --seeds 5 --only 'Baseline CN|GAMO (LS)' --out runs/003
   imbgan report runs/000
 
 A run folder keeps every finished row (rows.jsonl): run the same command again to finish an interrupted run.
+One run at a time per folder (a second one stops at once and names the first). Errors are one line; --debug
+shows the traceback.
 Presets: ci (seconds, for tests), laptop (default, minutes on a CPU), paper (the source documents' sizes, for a GPU).
 The device is cuda, then mps, then cpu unless --device (or $IMBGAN_DEVICE) says otherwise."""
 
