@@ -31,8 +31,9 @@ GAMO_CLASSIFIERS = {'gamo_cn': 'conv', 'gamo_mlp': 'flat'}  # the paper's CN: GA
 
 def check_target(target):
     "A scenario's target as given, or a clear error: 'mean', 'majority', or a whole number of images per class."
+    from imbgan_nb.oversampling import TARGETS
     whole = isinstance(target, (int, np.integer)) and not isinstance(target, bool) and target >= 0
-    if not (whole or target in ('mean', 'majority')):
+    if not (whole or target in TARGETS):
         raise ValueError(f"target {target!r}: use 'mean', 'majority', or a whole number of images per class (e.g. 600).")
     return target
 
