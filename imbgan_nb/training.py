@@ -76,6 +76,21 @@ class GAN:
         "D's raw score (a logit, or the critic's value) per image, (B,)."
         return (self.D(x, labels) if self.conditional else self.D(x)).view(-1)
 
+    # ---- one step of each player: float tensors in, 0-d tensors out (nothing read from the device)
+    def d_step(self, real:torch.Tensor, labels:torch.Tensor, generator:torch.Generator|None=None,
+               keep_graph:bool=False) -> tuple[dict, torch.Tensor]:
+        "One D (critic) step on a real batch and as many fresh G samples: (numbers of the step, the samples)."
+        with torch.set_grad_enabled(keep_graph):     # G's graph only when a G step will reuse these samples
+            fake = self.generate(self.latent(len(real), generator), labels)
+        d_loss, stats = self.d_loss(real, fake, labels)
+        self.opt_D.zero_grad(set_to_none=True); d_loss.backward(); self.opt_D.step()
+        return {'d_loss': d_loss.detach(), **stats}, fake
+    def g_step(self, fake:torch.Tensor, labels:torch.Tensor) -> dict:
+        "One G step on samples made with their graph: the numbers of the step."
+        g_loss, stats = self.g_loss(fake, labels)
+        self.opt_G.zero_grad(set_to_none=True); g_loss.backward(); self.opt_G.step()
+        return {'g_loss': g_loss.detach(), **stats}
+
     @torch.no_grad()
     def sample(self, n:int, cls, generator:torch.Generator|None=None) -> torch.Tensor:
         "n generated images of class `cls` (label or name), float (n, C, H, W) in [-1, 1], on the CPU."
@@ -230,17 +245,10 @@ def train_gan(gan:GAN,
             gan.G.train(); gan.D.train()
             rows, t0 = [], time.perf_counter()
             for real, labels in batches(data, bs, generator=generator, drop_last=True):
-                update_g = (step + 1) % gan.n_critic == 0
-                with torch.set_grad_enabled(update_g):       # no graph through G on the steps that do not update G
-                    fake = gan.generate(gan.latent(len(real), generator), labels)
-                d_loss, stats = gan.d_loss(real, fake, labels)
-                gan.opt_D.zero_grad(set_to_none=True); d_loss.backward(); gan.opt_D.step()
-                row = {'d_loss': d_loss.detach(), **stats}  # tensors on the device: nothing waits for them here
+                update_g = (step + 1) % gan.n_critic == 0   # every n_critic-th D step is followed by a G step
+                row, fake = gan.d_step(real, labels, generator, keep_graph=update_g)   # 0-d tensors: nothing waits here
                 step += 1
-                if update_g:
-                    g_loss, g_stats = gan.g_loss(fake, labels)
-                    gan.opt_G.zero_grad(set_to_none=True); g_loss.backward(); gan.opt_G.step()
-                    row.update(g_loss=g_loss.detach(), **g_stats)
+                if update_g: row.update(gan.g_step(fake, labels))
                 rows.append(row)
             summary = {'epoch': epoch, **_epoch_means(rows)}     # the one read of the epoch's numbers
             seconds = time.perf_counter() - t0

@@ -66,6 +66,20 @@ def _lab_notebook(dest:Path) -> Path:
     return path
 
 
+def _toy_notebook(dest:Path) -> Path:
+    "The plane lab's own cell from 04a (the widget built and shown), after the import it needs."
+    source = json.loads((ROOT/'nbs'/'04a_gan_playground.ipynb').read_text())
+    cells = source['cells']
+    build = [c for c in cells if c['cell_type'] == 'code' and ''.join(c['source']).startswith('toy_lab = ToyLab(')]
+    assert len(build) == 1, "04a no longer builds its ToyLab in one cell"
+    code = lambda i, s: {'cell_type': 'code', 'id': f'toy-lab-{i}', 'metadata': {}, 'execution_count': None, 'outputs': [], 'source': s}
+    nb = {'cells': [code(0, 'from imbgan_nb.toy import ToyLab'), code(1, ''.join(build[0]['source']))],
+          'metadata': source['metadata'], 'nbformat': 4, 'nbformat_minor': 5}    # the kernel the real notebook names
+    path = dest/'04a_toy_lab.ipynb'
+    path.write_text(json.dumps(nb))
+    return path
+
+
 @pytest.fixture
 def jupyter_lab(tmp_path):
     "A JupyterLab server on a free loopback port, with its own HOME and Jupyter folders; yields (base url, token, notebook)."
@@ -79,6 +93,7 @@ def jupyter_lab(tmp_path):
     notebook.mkdir(parents=True)
     (notebook/'tracker.jupyterlab-settings').write_text(json.dumps({'windowingMode': 'none'}))       # every cell stays in the page
     nb = _lab_notebook(work)
+    _toy_notebook(work)
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, 'HOME': str(home), 'JUPYTER_CONFIG_DIR': str(home/'config'), 'JUPYTER_DATA_DIR': str(home/'data'),
            'JUPYTER_RUNTIME_DIR': str(home/'runtime'), 'JUPYTERLAB_SETTINGS_DIR': str(home/'lab-settings'),
@@ -192,3 +207,50 @@ def test_lab_in_a_real_browser(browser, jupyter_lab, artifacts):
         print(f"screenshot: {shot}")
         page.close()
     assert shot.stat().st_size > 10_000
+
+
+def _open_and_run_all(page, base, token, name):
+    page.goto(f'{base}/lab/tree/{name}?token={token}')
+    page.wait_for_function("() => document.querySelector('#jp-main-statusbar')?.textContent.includes('Idle')", timeout=120_000)
+    page.get_by_role('menuitem', name='Run', exact=True).click()
+    page.locator('li.lm-Menu-item[data-command="runmenu:run-all"]').click()
+
+
+def test_plane_lab_in_a_real_browser(browser, jupyter_lab, artifacts):
+    "04a's GAN lab: Step D, Step G and Run / Pause clicked in the page change the steps counted and the figure drawn."
+    base, token, nb = jupyter_lab
+    page = browser.new_page(viewport={'width': 1200, 'height': 1400})
+    page.set_default_timeout(120_000)
+    errors = []
+    page.on('pageerror', lambda e: errors.append(str(e)))
+    status = lambda: page.text_content('.imbgan-toy-status')
+    def wait_status(text): page.wait_for_function("t => document.querySelector('.imbgan-toy-status')?.textContent.includes(t)", arg=text)
+    try:
+        _open_and_run_all(page, base, token, '04a_toy_lab.ipynb')
+        wait_status('0 D steps, 0 G steps')
+        first = page.evaluate(_PIXELS, 'img.imbgan-toy-figure')
+        assert first, "the plane lab's figure did not render"
+        page.click('button.imbgan-toy-step-d')
+        wait_status('1 D steps, 0 G steps')
+        after_d = page.evaluate(_PIXELS, 'img.imbgan-toy-figure')
+        assert after_d and after_d != first, "a D step did not change the figure"
+        page.click('button.imbgan-toy-step-g')
+        wait_status('1 D steps, 1 G steps')
+        after_g = page.evaluate(_PIXELS, 'img.imbgan-toy-figure')
+        assert after_g != after_d, "a G step did not change the figure"
+        play = page.locator('.imbgan-toy-play button')
+        play.first.click()                                  # Run: each tick plays 25 rounds
+        page.wait_for_function("() => { const m = (document.querySelector('.imbgan-toy-status')?.textContent || '').match(/(\\d+) G steps/);"
+                               " return m && +m[1] >= 51; }", timeout=120_000)
+        play.nth(1).click()                                 # Pause
+        page.wait_for_timeout(1500)
+        paused = status()
+        page.wait_for_timeout(1500)
+        assert status() == paused, "the run went on after Pause"
+        assert page.evaluate(_PIXELS, 'img.imbgan-toy-figure') != after_g
+        assert not errors, errors
+    finally:
+        shot = artifacts/'plane_lab_browser.png'
+        try: page.screenshot(path=str(shot))
+        except Exception: pass
+        page.close()

@@ -60,6 +60,31 @@ def mixed_import_cells(nb:dict) -> list[str]:
     return found
 
 
+# A call that draws a figure: the kit's show_*/plot_* helpers (not nbdev's show_doc) and matplotlib's pyplot.
+PLOT_CALL = re.compile(r"^(?!show_doc\b)(?:show_\w+|plot_\w+|plt\.(?!close\b)\w+)\(", re.M)
+
+
+def missing_figures(nb:dict) -> list[str]:
+    """In an executed notebook (one with committed outputs), the cells that draw but hold no image output. A notebook run
+    with MPLBACKEND=Agg loses every figure without an error: this is how that shows."""
+    code = [(i, c) for i, c in enumerate(nb['cells']) if c['cell_type'] == 'code']
+    if not any(c.get('outputs') for _, c in code): return []
+    return [f"cell {i}: {_src(c)[:80]!r}" for i, c in code
+            if PLOT_CALL.search(_src(c)) and not _directives(_src(c)) & {'export', 'exports', 'exporti', 'eval: false'}
+            and not any('image/png' in o.get('data', {}) or 'image/svg+xml' in o.get('data', {}) for o in c.get('outputs', []))]
+
+
+def private_links(nb:dict, symbols:set) -> list[str]:
+    "Backticked private names of the kit in the prose: nbdev links them to an API anchor that no page has."
+    return [f"cell {i}: `{m}`" for i, c in enumerate(nb['cells']) if c['cell_type'] == 'markdown'
+            for m in re.findall(r"`(_\w+)`", _src(c)) if m in symbols]
+
+
+def _kit_symbols() -> set:
+    from imbgan_nb import _modidx
+    return {k.split('.')[-1] for syms in _modidx.d['syms'].values() for k in syms}
+
+
 def _cases():
     for p in NOTEBOOKS:
         marks = [pytest.mark.xfail(reason=f"being fixed on the {PENDING[p.name]}", strict=False)] if p.name in PENDING else []
@@ -76,6 +101,18 @@ def test_no_machine_paths_or_notes(path):
 def test_imports_stand_in_cells_of_their_own(path):
     mixed = mixed_import_cells(json.loads(path.read_text()))
     assert not mixed, "move these imports into a cell of their own (nbdev's doc build runs every cell with an import):\n" + '\n'.join(mixed)
+
+
+@pytest.mark.parametrize('path', _cases())
+def test_executed_notebooks_keep_their_figures(path):
+    missing = missing_figures(json.loads(path.read_text()))
+    assert not missing, "re-run the notebook without MPLBACKEND=Agg (Jupyter's inline backend keeps the figures):\n" + '\n'.join(missing)
+
+
+@pytest.mark.parametrize('path', _cases())
+def test_prose_links_only_public_names(path):
+    found = private_links(json.loads(path.read_text()), _kit_symbols())
+    assert not found, "describe the private helper in words, or name the public function that uses it:\n" + '\n'.join(found)
 
 
 def test_readme_has_no_machine_paths():
@@ -101,5 +138,11 @@ def test_the_checks_catch_what_they_are_for():
     assert mixed_import_cells(_nb(_code("import torch\nx = torch.zeros(2)")))
     assert mixed_import_cells(_nb(_code("#| hide\nfrom imbgan_nb.core import RunClock\nclock = RunClock()")))
     assert mixed_import_cells(_nb(_code("def f():\n    import os\n    return os.sep")))
+    png = {'output_type': 'display_data', 'data': {'image/png': 'iVBOR', 'text/plain': '<Figure>'}}
+    assert missing_figures(_nb(_code("x = 1", _stream("ok\n")), _code("plot_history(history, 'DCGAN');")))
+    assert not missing_figures(_nb(_code("plot_history(history, 'DCGAN');", png), _code("show_doc(f)")))
+    assert not missing_figures(_nb(_code("plot_history(history, 'DCGAN');")))   # never executed: nothing to keep
+    assert private_links(_nb(_md("through `_one_line`.")), {'_one_line'})
+    assert not private_links(_nb(_md("through `one_line` and `_other`.")), {'_one_line', 'one_line'})
     assert not mixed_import_cells(_nb(_code("#| hide\nimport torch\nfrom pathlib import Path"), _code("x = 1"),
                                       _code("#| export\nimport os\ndef f(): return os.sep")))
