@@ -85,6 +85,22 @@ def _kit_symbols() -> set:
     return {k.split('.')[-1] for syms in _modidx.d['syms'].values() for k in syms}
 
 
+def undocumented_method_links(nb:dict, methods:set, documented:set) -> list[str]:
+    """Backticked `Class.method` names of the kit in the prose without a `show_doc` of them in any notebook: nbdev links
+    them to an anchor that only a show_doc makes (a call such as `Class.method(x)` counts too)."""
+    return [f"cell {i}: `{m}`" for i, c in enumerate(nb['cells']) if c['cell_type'] == 'markdown'
+            for m in re.findall(r"`([A-Z]\w*\.\w+)[`(]", _src(c)) if m in methods and m not in documented]
+
+
+def _kit_methods() -> set:
+    from imbgan_nb import _modidx
+    return {k.split('.', 2)[-1] for syms in _modidx.d['syms'].values() for k in syms if k.count('.') >= 3}
+
+
+def _documented() -> set:
+    return {m for p in NOTEBOOKS for m in re.findall(r"show_doc\(([\w.]+)", p.read_text())}
+
+
 def _cases():
     for p in NOTEBOOKS:
         marks = [pytest.mark.xfail(reason=f"being fixed on the {PENDING[p.name]}", strict=False)] if p.name in PENDING else []
@@ -113,6 +129,12 @@ def test_executed_notebooks_keep_their_figures(path):
 def test_prose_links_only_public_names(path):
     found = private_links(json.loads(path.read_text()), _kit_symbols())
     assert not found, "describe the private helper in words, or name the public function that uses it:\n" + '\n'.join(found)
+
+
+@pytest.mark.parametrize('path', _cases())
+def test_prose_links_only_documented_methods(path):
+    found = undocumented_method_links(json.loads(path.read_text()), _kit_methods(), _documented())
+    assert not found, "add a show_doc(Class.method) cell where the class is defined, or name the method without its class:\n" + '\n'.join(found)
 
 
 def test_readme_has_no_machine_paths():
@@ -144,5 +166,6 @@ def test_the_checks_catch_what_they_are_for():
     assert not missing_figures(_nb(_code("plot_history(history, 'DCGAN');")))   # never executed: nothing to keep
     assert private_links(_nb(_md("through `_one_line`.")), {'_one_line'})
     assert not private_links(_nb(_md("through `one_line` and `_other`.")), {'_one_line', 'one_line'})
+    assert undocumented_method_links(_nb(_md("call `GAN.d_step` or `GAN.g_step(fake)`")), {'GAN.d_step', 'GAN.g_step'}, {'GAN.d_step'}) == ["cell 0: `GAN.g_step`"]
     assert not mixed_import_cells(_nb(_code("#| hide\nimport torch\nfrom pathlib import Path"), _code("x = 1"),
                                       _code("#| export\nimport os\ndef f(): return os.sep")))
