@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['OVERSAMPLERS', 'GAN_OVERSAMPLERS', 'GAMO_OVERSAMPLERS', 'GAMO_CLASSIFIERS', 'SIZES_003', 'TUNED_CNN2_EPOCHS',
            'STUDIES', 'ROWS', 'META', 'LOCK', 'OVERALL', 'MINORITY', 'check_target', 'Scenario', 'prepare_data',
-           'make_synthetic', 'score_scenario', 'run_scenario', 'study_scenarios', 'read_rows', 'read_meta',
-           'check_run_folder', 'RunLock', 'run_study', 'study_tables', 'write_report']
+           'classes_to_fill', 'make_synthetic', 'score_scenario', 'run_scenario', 'study_scenarios', 'read_rows',
+           'read_meta', 'check_run_folder', 'RunLock', 'run_study', 'study_tables', 'write_report']
 
 # %% ../nbs/13_experiments.ipynb #5a5e18e5
 import json, os, time
@@ -78,7 +78,8 @@ def prepare_data(sc:Scenario):
     if p.test_fraction < 1: test = subsample(test, p.test_fraction, seed=sc.seed)
     return train, test, full
 
-def _classes_to_fill(sc:Scenario, train) -> list[int]:
+def classes_to_fill(sc:Scenario, train) -> list[int]:
+    "The labels a scenario tops up with synthetic images: its minority classes, or every class below its target."
     from imbgan_nb.oversampling import target_counts
     return sorted(target_counts(train, sc.target, classes=list(sc.minority) or None))
 
@@ -89,7 +90,7 @@ def make_synthetic(sc:Scenario, train, test, full, checkpoints:Path|None=None, d
     "The synthetic images of a scenario (or None), and the generator-quality scores of each oversampled class."
     from imbgan_nb.oversampling import oversample
     if sc.oversampler == 'none' or sc.oversampler in GAMO_OVERSAMPLERS: return None, {}   # GAMO's points live inside its training
-    classes = _classes_to_fill(sc, train)
+    classes = classes_to_fill(sc, train)
     if sc.oversampler not in GAN_OVERSAMPLERS:
         return oversample(train, sc.oversampler, sc.target, classes=classes, seed=sc.seed), {}
     from imbgan_nb.gans import minority_gan
@@ -158,7 +159,7 @@ def score_scenario(sc:Scenario, train, test, extra=None, quality:dict|None=None,
                              progress=progress, loss=sc.loss)
     result = evaluate(clf, test)
     seconds = {'data': 0.0, 'synthetic': 0.0, **(seconds or {}), 'classifier': time.perf_counter() - t0}
-    minority = _classes_to_fill(sc, train) or [int(train.counts().argmin())]
+    minority = classes_to_fill(sc, train) or [int(train.counts().argmin())]
     per_class = {r['class']: r for r in result['per_class']}
     row = {**{k: v for k, v in asdict(sc).items() if k != 'overrides'}, 'key': sc.key,
            'minority': [train.classes[c] for c in minority],

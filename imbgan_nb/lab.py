@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 from .core import Preset, check_seed, get_device, get_preset
 from .data import (DATASETS, PROTOCOLS, ImageSet, Protocol, dataset_here,
                             imbalance_ratio, load_dataset, make_imbalanced, subsample, take_per_class)
-from .experiments import GAN_OVERSAMPLERS, OVERSAMPLERS, Scenario, _classes_to_fill, check_target, make_synthetic, score_scenario
+from .experiments import GAN_OVERSAMPLERS, OVERSAMPLERS, Scenario, classes_to_fill, check_target, make_synthetic, score_scenario
 from .gans import GAN_KINDS
 
 # %% ../nbs/14_lab.ipynb #e2213f7c
@@ -200,7 +200,7 @@ def run_lab(s:LabSettings,
     gens = None
     if cached_generator(sc.oversampler):
         gen_preset = get_preset(p.name, **dict(lab_overrides(s.dataset, 'full')))
-        gens = lab_generators(sc.oversampler, s.dataset, _classes_to_fill(sc, train), gen_preset, int(s.seed), device, progress)
+        gens = lab_generators(sc.oversampler, s.dataset, classes_to_fill(sc, train), gen_preset, int(s.seed), device, progress)
     t_gens = time.perf_counter()
     extra, _ = make_synthetic(sc, train, test, full, device=device, progress=progress, generators=gens, quality=False)
     t_synth = time.perf_counter()
@@ -385,7 +385,7 @@ class Lab:
         p = get_preset(self.preset.name, **dict(lab_overrides(s.dataset, 'full')))
         balanced = lab_data(s.dataset, self.preset.name, s.speed, s.seed)[0]
         train = make_imbalanced(balanced, counts=keep_counts(balanced, s.minority, s.ir, s.profile, s.fractions), seed=s.seed)
-        classes = _classes_to_fill(lab_scenario(s, self.preset), train)
+        classes = classes_to_fill(lab_scenario(s, self.preset), train)
         if all((s.dataset, s.oversampler, None if s.oversampler == 'cgan' else c, p, s.seed) in _GENERATORS for c in classes): return
         self.status.value = f"<b>training or loading the {s.oversampler} generator(s); later loads are instant…</b>"
         with self.log: lab_generators(s.oversampler, s.dataset, classes, p, s.seed, self.device, progress=True)

@@ -8,7 +8,7 @@ __all__ = ['CHECKPOINT_KIND', 'CHECKPOINT_KEYS', 'VALIDATION_SHARE', 'init_norma
            'make_task', 'minority_task', 'fit_minority_gan']
 
 # %% ../nbs/04_gan_training.ipynb #681c5968
-import copy, os, time
+import copy, hashlib, json, os, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -115,11 +115,22 @@ class GAN:
                              f"{self.classes[c]!r}; train one on that class, or use a conditional GAN (cGAN).")
         return c
 
+    knobs = ('n_critic', 'penalty_weight')   # training settings a variant may change; a checkpoint records them
+
     def describe(self) -> dict:
-        "What identifies this model, to check that a checkpoint belongs to it."
+        "What identifies this model, to check that a checkpoint belongs to it: shapes, layers (dropout and all) and training knobs."
+        optimizer = lambda o: {k: list(v) if isinstance(v, tuple) else v for k, v in o.param_groups[0].items()
+                               if k in ('lr', 'betas', 'momentum', 'weight_decay')} | {'kind': type(o).__name__}
         return {'name': self.name, 'image_shape': list(self.image_shape), 'classes': list(self.classes),
                 'cls': self.cls, 'latent_dim': self.latent_dim,
-                'G_params': sum(p.numel() for p in self.G.parameters()), 'D_params': sum(p.numel() for p in self.D.parameters())}
+                'G_params': sum(p.numel() for p in self.G.parameters()), 'D_params': sum(p.numel() for p in self.D.parameters()),
+                'layers': hashlib.sha1((repr(self.G) + repr(self.D)).encode()).hexdigest()[:12],   # e.g. Dropout(p=0.3) vs 0.0
+                'knobs': {k: getattr(self, k) for k in self.knobs if hasattr(self, k)},
+                'optimizers': {'G': optimizer(self.opt_G), 'D': optimizer(self.opt_D)}}
+
+    def fingerprint(self) -> str:
+        "A short hash of `describe()`: models that differ in anything that matters never share a cache folder."
+        return hashlib.sha1(json.dumps(self.describe(), sort_keys=True).encode()).hexdigest()[:8]
 
 # %% ../nbs/04_gan_training.ipynb #e9465523
 class BCEGAN(GAN):
@@ -403,7 +414,7 @@ def fit_minority_gan(gan:GAN, task:MinorityTask, cache:bool=True, progress:bool=
     p = task.preset
     data = task.train if gan.conditional else task.minority
     epochs = p.gan_epochs if not gan.conditional else max(1, round(p.gan_epochs * len(task.minority) / len(task.train)))
-    folder = cache_dir()/'gans'/f"{task.key}_{gan.name}" if cache else None
+    folder = cache_dir()/'gans'/f"{task.key}_{gan.name}_{gan.fingerprint()}" if cache else None   # another setting: another folder
     kw = dict(epochs=epochs, batch_size=p.gan_batch, seed=task.seed, snapshot_every=max(1, min(p.snapshot_every, epochs)),
               score_fn=task.score_fn(), checkpoint_dir=folder, progress=progress)
     return train_gan(gan, data, **{**kw, **overrides})

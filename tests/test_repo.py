@@ -47,3 +47,15 @@ def test_one_quarto_yml_that_nbdev_keeps(tmp_path):
     assert res.returncode == 0, res.stderr
     assert (copy/'nbs'/'_quarto.yml').is_symlink()
     assert (copy/'nbs'/'_quarto.yml').read_text() == (ROOT/'_quarto.yml').read_text()
+
+
+def test_no_module_imports_private_names_of_another():
+    "A module uses another's public names only: a private name is free to change with the notebook that defines it."
+    import ast
+    found = []
+    for path in sorted((ROOT/'imbgan_nb').glob('*.py')):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or '').startswith('imbgan_nb')):
+                found += [f"{path.name}: from {'.' * node.level}{node.module} import {a.name}" for a in node.names
+                          if a.name.startswith('_') and not a.name.startswith('__')]
+    assert not found, "make these public (and documented) or move the code that needs them:\n" + '\n'.join(found)
