@@ -41,9 +41,10 @@ def browser():
         b.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope='session')
 def artifacts(tmp_path_factory):
-    folder = Path(os.environ['IMBGAN_ARTIFACTS']) if os.environ.get('IMBGAN_ARTIFACTS') else tmp_path_factory.mktemp('artifacts', numbered=False)
+    "One folder for the session's screenshots (both browser tests write there)."
+    folder = Path(os.environ['IMBGAN_ARTIFACTS']) if os.environ.get('IMBGAN_ARTIFACTS') else tmp_path_factory.getbasetemp()/'artifacts'
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -33,7 +33,7 @@ def shrink_notebook(path:Path) -> tuple[int, int]:
             raw = base64.b64decode(''.join(png) if isinstance(png, list) else png)
             small = shrink_png(raw)
             before, after = before + len(raw), after + len(small)
-            out['data']['image/png'] = base64.b64encode(small).decode('ascii') + '\n'
+            out['data']['image/png'] = base64.b64encode(small).decode('ascii')   # as nbdev_clean writes it: no newline
     if after < before: path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
     return before, after
 
