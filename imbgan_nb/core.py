@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['DEVICE_ENV', 'DEVICE_KINDS', 'LOSS_BOUND', 'PRESETS', 'PRESET_ENV', 'device_available', 'get_device', 'check_seed',
-           'device_generator', 'seed_everything', 'write_atomic', 'load_tensors', 'Preset', 'get_preset', 'RunClock']
+           'device_generator', 'seed_everything', 'write_atomic', 'load_tensors', 'Preset', 'get_preset',
+           'one_thread_per_notebook', 'RunClock']
 
 # %% ../nbs/00_core.ipynb #1a4077f9
 import os, random, time
@@ -131,6 +132,16 @@ def get_preset(name:str|None=None, # 'ci', 'laptop' or 'paper'; None: $IMBGAN_PR
         raise ValueError(f"Unknown preset {name!r}: choose one of {', '.join(PRESETS)} "
                          f"(argument or ${PRESET_ENV}).")
     return PRESETS[name].with_(**changes) if changes else PRESETS[name]
+
+# %% ../nbs/00_core.ipynb #7eaf196a
+def one_thread_per_notebook() -> bool:
+    "Under `nbdev_test` (`IN_TEST` set: one notebook per core at once) give torch one intra-op thread; True if it did."
+    if os.environ.get('IN_TEST') and torch.get_num_threads() > 1:
+        torch.set_num_threads(1)
+        return True
+    return False
+
+one_thread_per_notebook()
 
 # %% ../nbs/00_core.ipynb #4e46a950
 class RunClock:
