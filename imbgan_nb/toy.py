@@ -158,6 +158,8 @@ class ToyRun:
         self.fixed_z = gan.latent(n_show, self.generator)                      # the same noise in every picture
         self.fixed_real = ring_of_gaussians(n_show, **self.ring, generator=self.generator)
         self.d_rows, self.g_rows, self.steps = [], [], 0                       # rows of 0-d tensors, read when asked
+        self._read = {}            # per player: (rows read, their steps, their values), so a row is read from the device once
+        self._shown = (-1, None)   # (G steps, G's points then): G changes only in a G step
 
     @single_threaded
     def step_d(self):
@@ -186,22 +188,28 @@ class ToyRun:
         return self
 
     def trace(self) -> dict:
-        "Every recorded number, {name: (steps, values)}, read from the device in one transfer per player."
+        "Every recorded number, {name: (steps, values)}; rows not read before come from the device in one transfer per player."
         out = {}
-        for rows in (self.d_rows, self.g_rows):
+        for player, rows in (('D', self.d_rows), ('G', self.g_rows)):
             if not rows: continue
             keys = list(rows[0][1])
-            values = torch.stack([torch.stack([r[k].float() for k in keys]) for _, r in rows]).cpu().numpy()
-            for j, k in enumerate(keys): out[k] = (np.array([s for s, _ in rows]), values[:, j])
+            n, steps, values = self._read.get(player, (0, np.zeros(0, dtype=np.int64), np.zeros((0, len(keys)), dtype=np.float32)))
+            if n < len(rows):
+                new = rows[n:]
+                steps = np.concatenate([steps, [s for s, _ in new]])
+                values = np.concatenate([values, torch.stack([torch.stack([r[k].float() for k in keys]) for _, r in new]).cpu().numpy()])
+                self._read[player] = (len(rows), steps, values)
+            for j, k in enumerate(keys): out[k] = (steps, values[:, j])
         return out
 
     @torch.no_grad()
     def samples(self) -> torch.Tensor:
-        "G's points for the fixed noise, on the CPU."
-        was = self.gan.G.training; self.gan.G.eval()
-        x = self.gan.generate(self.fixed_z).cpu()
-        self.gan.G.train(was)
-        return x
+        "G's points for the fixed noise, on the CPU (computed once per G step: pictures and measures share them)."
+        if self._shown[0] != len(self.g_rows):
+            was = self.gan.G.training; self.gan.G.eval()
+            self._shown = (len(self.g_rows), self.gan.generate(self.fixed_z).cpu())
+            self.gan.G.train(was)
+        return self._shown[1]
 
     def coverage(self) -> tuple[int, float]: return mode_coverage(self.samples(), **self.ring)
     def __repr__(self): return f"ToyRun({self.gan.name}, {len(self.d_rows)} D steps, {len(self.g_rows)} G steps)"

@@ -115,7 +115,7 @@ class GAN:
                              f"{self.classes[c]!r}; train one on that class, or use a conditional GAN (cGAN).")
         return c
 
-    knobs = ('n_critic', 'penalty_weight')   # training settings a variant may change; a checkpoint records them
+    knobs = ('n_critic',)   # training settings a checkpoint records; a variant with more adds its own
 
     def describe(self) -> dict:
         "What identifies this model, to check that a checkpoint belongs to it: shapes, layers (dropout and all) and training knobs."
@@ -125,7 +125,7 @@ class GAN:
                 'cls': self.cls, 'latent_dim': self.latent_dim,
                 'G_params': sum(p.numel() for p in self.G.parameters()), 'D_params': sum(p.numel() for p in self.D.parameters()),
                 'layers': hashlib.sha1((repr(self.G) + repr(self.D)).encode()).hexdigest()[:12],   # e.g. Dropout(p=0.3) vs 0.0
-                'knobs': {k: getattr(self, k) for k in self.knobs if hasattr(self, k)},
+                'knobs': {k: getattr(self, k) for k in self.knobs},
                 'optimizers': {'G': optimizer(self.opt_G), 'D': optimizer(self.opt_D)}}
 
     def fingerprint(self) -> str:

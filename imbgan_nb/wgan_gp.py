@@ -54,6 +54,7 @@ class WGANGP(GAN):
     name = 'wgan_gp'
     n_critic = 5
     penalty_weight = 10.0    # lambda
+    knobs = GAN.knobs + ('penalty_weight',)   # recorded in checkpoints: another lambda is another model
 
     def d_loss(self, real, fake, labels):
         c_real, c_fake = self.discriminate(real), self.discriminate(fake.detach())
