@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .core import LOSS_BOUND, Preset, device_generator, get_device, get_preset, seed_everything
-from .data import ImageSet, batches, subsample, to_unit_range
+from .data import ImageSet, batches, concat_sets, to_unit_range
+from .imbalance import subsample
 from .metrics import classification_metrics, confusion_matrix
 
 # %% ../nbs/03_classifier.ipynb #e170ef07
@@ -143,8 +144,7 @@ def fit_classifier(train:ImageSet,              # the real training images
     generator = device_generator(seed, device)                      # batch order drawn on the device
     backbone = 'cnn3' if arch == 'cnn_svm' else arch
     net = make_cnn(backbone, train.n_classes, train.shape[0], train.shape[1]).to(device)
-    data = train if extra is None else ImageSet(torch.cat([train.images, extra.images.to(train.device)]),
-                                                torch.cat([train.labels, extra.labels.to(train.device)]), train.classes)
+    data = train if extra is None else concat_sets([train, extra])
     data = data.to(device)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     fitted = FittedClassifier(net, arch, train.classes, len(train), 0 if extra is None else len(extra))

@@ -76,7 +76,8 @@ def _one_line(e:BaseException) -> str:
 
 def _list():
     from imbgan_nb.experiments import STUDIES, study_scenarios
-    from imbgan_nb.data import DATASETS, PROTOCOLS
+    from imbgan_nb.data import DATASETS
+    from imbgan_nb.imbalance import PROTOCOLS
     print('studies:')
     for k, (what, _) in STUDIES.items():
         names = ', '.join(s.name for s in study_scenarios(k, 'ci'))
@@ -93,7 +94,7 @@ def main(argv:list|None=None) -> int:
         if args.command == 'list': _list()
         elif args.command == 'analyze':
             import matplotlib; matplotlib.use('Agg')
-            from imbgan_nb.data import analyze
+            from imbgan_nb.imbalance import analyze
             from imbgan_nb.experiments import check_run_folder
             analyze(args.dataset, args.protocol, args.root, check_run_folder(args.out), args.seed)
         elif args.command == 'run':

@@ -112,6 +112,16 @@ class Preset:
         "A copy with some sizes changed, e.g. `preset.with_(clf_epochs=1)`."
         return replace(self, **changes)
 
+    def cache_tag(self, fields:tuple|None=None) -> str:
+        "Names cached work: the preset's name, plus a hash of its `fields` (all when None) where they differ from the named preset's."
+        import hashlib
+        ref = PRESETS.get(self.name)
+        if fields is None: same, key = ref == self, repr(sorted(asdict(self).items()))
+        else:
+            key = tuple(getattr(self, f) for f in fields)
+            same, key = ref is not None and tuple(getattr(ref, f) for f in fields) == key, repr(key)
+        return self.name if same else f"{self.name}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
+
 PRESETS = {
     'ci':     Preset('ci',     data_fraction=0.02, test_fraction=0.1, clf_epochs=2,  clf_batch=64,
                      gan_epochs=20,  gan_batch=32, n_seeds=2, snapshot_every=5),

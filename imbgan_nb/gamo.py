@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
 from .core import LOSS_BOUND, Preset, get_device, get_preset, seed_everything
-from .data import ImageSet, to_unit_range
+from .data import ImageSet, concat_sets, to_pixels, to_unit_range
 from .classifier import FittedClassifier
 
 # %% ../nbs/11_gamo.ipynb #g00919764c9e
@@ -391,7 +391,7 @@ class GamoResult:
 
     def as_images(self, points:torch.Tensor) -> torch.Tensor:
         "Flattened variant: generated points (n, C*H*W) in [-1, 1] as uint8 images (n, C, H, W)."
-        return ((points.cpu().view(len(points), *self.image_shape) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        return to_pixels(points.cpu().view(len(points), *self.image_shape))
 
 # %% ../nbs/11_gamo.ipynb #g042e7f45866
 def fit_gamo(train:ImageSet,              # the imbalanced training set
@@ -425,7 +425,7 @@ def fit_gamo(train:ImageSet,              # the imbalanced training set
     result = GamoResult(fitted, None, None, priors, None, {}, loss, train.shape)
     bar = tqdm(range(preset.clf_epochs), desc=f"{name} ({loss}, {variant}) on {len(train)} images", disable=not progress, leave=False)
     if not game:                                                               # M∘F trained jointly on real (+ extra) images
-        if extra is not None: data = ImageSet(torch.cat([data.images, extra.images.to(device)]), torch.cat([data.labels, extra.labels.to(device)]), train.classes)
+        if extra is not None: data = concat_sets([data, extra])
         opt = _adam(net.parameters(), lr, beta1)
         for epoch in bar:
             start = time.perf_counter()
@@ -433,7 +433,7 @@ def fit_gamo(train:ImageSet,              # the imbalanced training set
             result.history.append(_finite({'epoch': epoch, 'CN': total}, epoch, lr) | {'seconds': time.perf_counter() - start})
     else:
         minority = minority_classes(priors)
-        result.members = {c: torch.nonzero(data.labels == c).flatten() for c in minority}
+        result.members = {c: data.class_indices(c) for c in minority}
         rows = torch.cat(list(result.members.values()))                        # bank rows, class blocks in `minority` order
         G = ConvexGenerator({c: len(m) for c, m in result.members.items()}, K, net.dim, latent_dim,
                             batch_norm=batch_norm, convex=convex).to(device)

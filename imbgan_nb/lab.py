@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['SPEEDS', 'FAST_PER_CLASS', 'FAST_TEST_PER_CLASS', 'FAST_SIZES', 'PROFILES', 'REFERENCE_FRACTION', 'LAB_METRICS',
            'lab_overrides', 'LabSettings', 'keep_counts', 'parse_fractions', 'available_datasets', 'lab_data',
-           'cached_generator', 'reference_cut', 'lab_generators', 'lab_scenario', 'LabResult', 'run_lab',
-           'metrics_table', 'lab_figures', 'figure_png', 'history_row', 'plot_history', 'Latest', 'Lab']
+           'is_cached_generator', 'reference_cut', 'lab_generators', 'lab_scenario', 'LabResult', 'run_lab',
+           'metrics_table', 'lab_figures', 'figure_png', 'history_row', 'plot_recall_by_ratio', 'Latest', 'Lab']
 
 # %% ../nbs/14_lab.ipynb #57b18d34
 import io, threading, time
@@ -19,9 +19,9 @@ import torch
 import matplotlib.pyplot as plt
 
 from .core import Preset, check_seed, get_device, get_preset
-from .data import (DATASETS, PROTOCOLS, ImageSet, Protocol, dataset_here,
-                            imbalance_ratio, load_dataset, make_imbalanced, subsample, take_per_class)
-from .experiments import GAN_OVERSAMPLERS, OVERSAMPLERS, Scenario, classes_to_fill, check_target, make_synthetic, score_scenario
+from .data import DATASETS, ImageSet, dataset_here, load_dataset
+from .imbalance import PROTOCOLS, Protocol, imbalance_ratio, make_imbalanced, subsample, take_per_class
+from .experiments import GAN_OVERSAMPLERS, OVERSAMPLERS, Scenario, classes_to_fill, check_target, make_synthetic, train_and_score
 from .gans import GAN_KINDS
 
 # %% ../nbs/14_lab.ipynb #e2213f7c
@@ -131,7 +131,7 @@ def lab_data(dataset:str, preset:str, speed:str, seed:int=0) -> tuple:
 # %% ../nbs/14_lab.ipynb #17c185e7
 _GENERATORS = {}   # (dataset, kind, class, preset, seed) -> trained GAN, for the life of the kernel
 
-def cached_generator(kind:str) -> bool:
+def is_cached_generator(kind:str) -> bool:
     "Whether the lab trains generators of `kind` once and samples them (a GAN of `minority_gan`)."
     return kind in GAN_OVERSAMPLERS and kind in GAN_KINDS   # others of the registry (e.g. GAMO) take make_synthetic's own path
 
@@ -177,7 +177,7 @@ class LabResult:
     settings: LabSettings
     train: ImageSet            # the imbalanced training set (real images)
     extra: ImageSet|None       # the synthetic images, or None without oversampling
-    row: dict                  # score_scenario's results row
+    row: dict                  # train_and_score's results row
     baseline: dict             # the row of the same cut without oversampling
     seconds: dict              # wall time of each step
 
@@ -198,20 +198,20 @@ def run_lab(s:LabSettings,
     sc = lab_scenario(s, p)
     t_data = time.perf_counter()
     gens = None
-    if cached_generator(sc.oversampler):
+    if is_cached_generator(sc.oversampler):
         gen_preset = get_preset(p.name, **dict(lab_overrides(s.dataset, 'full')))
         gens = lab_generators(sc.oversampler, s.dataset, classes_to_fill(sc, train), gen_preset, int(s.seed), device, progress)
     t_gens = time.perf_counter()
     extra, _ = make_synthetic(sc, train, test, full, device=device, progress=progress, generators=gens, quality=False)
     t_synth = time.perf_counter()
-    row = score_scenario(sc, train, test, extra, device=device, progress=progress,
+    row = train_and_score(sc, train, test, extra, device=device, progress=progress,
                          seconds={'data': t_data - t0, 'synthetic': t_synth - t_data})
     t_clf = time.perf_counter()
     key = replace(s, oversampler='none')
     baselines = {} if baselines is None else baselines
     if s.oversampler == 'none': baselines[key] = row
     elif key not in baselines:
-        baselines[key] = score_scenario(replace(sc, name='none', oversampler='none'), train, test, None, device=device, progress=progress)
+        baselines[key] = train_and_score(replace(sc, name='none', oversampler='none'), train, test, None, device=device, progress=progress)
     t_end = time.perf_counter()
     return LabResult(s, train, extra, row, baselines[key],
                      {'data': t_data - t0, 'generators': t_gens - t_data, 'synthetic': t_synth - t_gens,
@@ -270,7 +270,7 @@ def history_row(res:LabResult) -> dict:
             'minority F1': round(row['minority_f1'], 3), 'macro F1': round(row['macro_f1'], 3),
             'seconds': round(res.seconds['total'], 1)}
 
-def plot_history(history:list, ax=None):
+def plot_recall_by_ratio(history:list, ax=None):
     "Minority recall against the imbalance ratio, one line per oversampler (log-scaled ratio)."
     if not history: raise ValueError("the history is empty: no update has finished yet.")
     df = pd.DataFrame(history)
@@ -370,7 +370,7 @@ class Lab:
         self.requested += 1
         try:
             s = self.settings()
-            if cached_generator(s.oversampler): self._prepare_generators(s)
+            if is_cached_generator(s.oversampler): self._prepare_generators(s)
         except Exception as e: return self._fail(i, e)
         self._job = (i, s)
         self.status.value = f"<i>working on update {i}…</i>"
@@ -420,7 +420,7 @@ class Lab:
         self.result, self.error = res, None
         self.history.append(history_row(res))
         self.png = {k: figure_png(f, dpi=60 if k == 'confusions' else 80) for k, f in lab_figures(res).items()}
-        self.png['history'] = figure_png(plot_history(self.history))
+        self.png['history'] = figure_png(plot_recall_by_ratio(self.history))
         for k, w in self.images.items():
             w.value = self.png.get(k, b'')
             w.layout.display = None if k in self.png else 'none'

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 
 from .core import check_seed
-from .data import CIFAR10_CLASSES, ImageSet, imbalance_ratio, show_images
+from .data import CIFAR10_CLASSES, ImageSet, concat_sets, show_images, to_pixels
+from .imbalance import imbalance_ratio
 
 # %% ../nbs/10_oversampling.ipynb #fc5a140d
 TARGETS = ('mean', 'majority')
@@ -207,18 +208,13 @@ def gan_oversample(train:ImageSet, cls, n:int, seed:int=0,
     x = torch.as_tensor(x).detach().cpu()
     if tuple(x.shape) != (n, *train.shape) or not x.is_floating_point() or not torch.isfinite(x).all():
         raise ValueError(f"the generator returned {x.dtype} {tuple(x.shape)}; expected finite floats {(n, *train.shape)}.")
-    images = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    images = to_pixels(x)
     return _extra_set(train, c, images, torch.full((n,), -1), 'gan')
 
 # %% ../nbs/10_oversampling.ipynb #b6dcaca3
 METHODS = {'random': random_oversample, 'smote': smote_oversample, 'transforms': transform_oversample, 'gan': gan_oversample}
 _MIN_REAL = {'random': 1, 'smote': 2, 'transforms': 1, 'gan': 0}
 
-def _cat(sets:list, template:ImageSet, name:str, split:str) -> ImageSet:
-    if not sets: return ImageSet(torch.empty(0, *template.shape, dtype=torch.uint8), torch.empty(0, dtype=torch.int64),
-                                 template.classes, name, split, torch.empty(0, dtype=torch.int64))
-    return ImageSet(torch.cat([s.images for s in sets]), torch.cat([s.labels for s in sets]), template.classes,
-                    name, split, torch.cat([s.source_index for s in sets]))
 
 def oversample(train:ImageSet,     # the imbalanced training set
                method:str,         # 'random', 'smote', 'transforms' or 'gan'
@@ -236,7 +232,7 @@ def oversample(train:ImageSet,     # the imbalanced training set
     need = target_counts(train, target, classes)
     for c in need: _members(train, c, method, _MIN_REAL[method])
     kw = {'generator': generator} if method == 'gan' else {}
-    return _cat([METHODS[method](train, c, n, seed, **kw) for c, n in need.items()], train, f"{train.name}+{method}", 'synthetic')
+    return concat_sets([METHODS[method](train, c, n, seed, **kw) for c, n in need.items()], like=train, name=f"{train.name}+{method}", split='synthetic')
 
 def balance(train:ImageSet, method:str, target='mean', classes=None, seed:int=0, generator=None) -> tuple[ImageSet, ImageSet]:
     "`(train, extra)`: the real set unchanged and its extra images, ready for `fit_classifier(train, arch, extra=extra)`."
@@ -275,7 +271,7 @@ def plot_balance(train:ImageSet, extra:ImageSet, ax=None, title:str|None=None):
 def show_real_vs_synthetic(train:ImageSet, extra:ImageSet, cls, n:int=12, seed:int=0):
     "A row of real images of `cls` (each extra image's own source where it has one) above a row of extra ones."
     c = train.class_index(cls)
-    mine = torch.nonzero(extra.labels == c).flatten()
+    mine = extra.class_indices(c)
     if len(mine) == 0: raise ValueError(f"no extra images of class {train.classes[c]!r} to show.")
     mine = mine[torch.randperm(len(mine), generator=torch.Generator().manual_seed(seed))[:n]]
     src = extra.source_index[mine]

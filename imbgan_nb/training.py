@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
 from .core import LOSS_BOUND, device_generator, get_device, load_tensors, seed_everything, write_atomic
-from .data import ImageSet, batches, short_path, show_images
+from .data import ImageSet, batches, short_path, show_images, to_pixels
 
 # %% ../nbs/04_gan_training.ipynb #231a6fed
 def init_normal(module:nn.Module, std:float=0.02):
@@ -276,7 +276,7 @@ def train_gan(gan:GAN,
                 gan.G.eval()
                 with torch.no_grad(): grid = gan.generate(fixed_z, fixed_labels).clamp(-1, 1)
                 gan.G.train()
-                history.snapshots[epoch] = ((grid + 1) * 127.5).round().to(torch.uint8).cpu()
+                history.snapshots[epoch] = to_pixels(grid).cpu()
                 if score_fn is not None:
                     score = float(score_fn(gan))
                     history.scores.append((epoch, score))
@@ -328,21 +328,16 @@ def show_snapshots(history:History, n_rows:int=6, per_row:int=12):
 
 # %% ../nbs/04_gan_training.ipynb #0f309c7e
 from .core import Preset, get_preset
-from .data import cache_dir, get_protocol, load_dataset, subsample
+from .data import cache_dir, load_dataset
+from .imbalance import get_protocol, subsample
 
-def _gan_preset_tag(p:Preset) -> str:
-    "The preset's name, with a hash of its sizes when they differ from the named preset's (so caches never mix)."
-    import hashlib
-    from imbgan_nb.core import PRESETS
-    if PRESETS.get(p.name) == p: return p.name
-    return f"{p.name}-{hashlib.sha1(repr(sorted(asdict(p).items())).encode()).hexdigest()[:8]}"
 
 VALIDATION_SHARE = 0.2   # of the minority's training images, held out of GAN training to choose the best epoch
 
 def split_validation(train:ImageSet, cls:int, share:float=VALIDATION_SHARE, seed:int=0) -> tuple:
     "(training set less the validation images, validation images): a seeded `share` of class `cls`, at least 2."
     if train.split == 'test': raise ValueError("split_validation cuts from the training split, not the test split.")
-    idx = torch.nonzero(train.labels == cls).flatten()
+    idx = train.class_indices(cls)
     if len(idx) < 4: raise ValueError(f"class {train.classes[cls]!r} has {len(idx)} training images: at least 4 are needed "
                                       "(2 to train a generator on, 2 to choose its best epoch); use a larger preset.")
     n_val = max(2, round(share * len(idx)))
@@ -371,17 +366,17 @@ class MinorityTask:
     @property
     def minority(self) -> ImageSet:
         "The training images of the minority class (the validation images excluded)."
-        return self.train.subset(torch.nonzero(self.train.labels == self.cls).flatten())
+        return self.train.of_class(self.cls)
 
     @property
     def test_minority(self) -> ImageSet:
         "Test images of the minority class: for a final report, never for a choice."
-        return self.test.subset(torch.nonzero(self.test.labels == self.cls).flatten())
+        return self.test.of_class(self.cls)
 
     @property
     def key(self) -> str:
         "Names the task in cache folders."
-        return f"{self.train.name}_{self.protocol}_class{self.cls}_{_gan_preset_tag(self.preset)}_seed{self.seed}_val"
+        return f"{self.train.name}_{self.protocol}_class{self.cls}_{self.preset.cache_tag()}_seed{self.seed}_val"
 
     def score_fn(self, draws:int=4):
         "gan -> mean FD between the validation images and as many generated ones, over `draws` fixed noise draws (lower is better)."

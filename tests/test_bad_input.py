@@ -8,7 +8,8 @@ import torch
 from imbgan_nb import cli
 from imbgan_nb.classifier import fit_classifier
 from imbgan_nb.core import get_preset
-from imbgan_nb.data import DatasetFileError, load_dataset, make_imbalanced, write_idx
+from imbgan_nb.data import DatasetFileError, load_dataset, write_idx
+from imbgan_nb.imbalance import make_imbalanced
 from imbgan_nb.dcgan import make_dcgan
 from imbgan_nb.experiments import Scenario, read_rows
 from imbgan_nb.lab import LabSettings, keep_counts

@@ -5,7 +5,8 @@ import torch
 
 from imbgan_nb.classifier import ARCHITECTURES, evaluate, fit_classifier, make_cnn
 from imbgan_nb.core import get_preset
-from imbgan_nb.data import ImageSet, make_imbalanced, take_per_class
+from imbgan_nb.data import ImageSet
+from imbgan_nb.imbalance import make_imbalanced, take_per_class
 
 FAST = get_preset('ci', clf_epochs=3, clf_batch=64)
 

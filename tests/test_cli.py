@@ -6,7 +6,7 @@ import pytest
 
 def run(*args, cwd):
     exe = shutil.which('imbgan_analyze')
-    cmd = [exe] if exe else [sys.executable, '-c', 'from imbgan_nb.data import imbgan_analyze; imbgan_analyze()']
+    cmd = [exe] if exe else [sys.executable, '-c', 'from imbgan_nb.imbalance import imbgan_analyze; imbgan_analyze()']
     env = {**os.environ, 'MPLBACKEND': 'Agg'}
     return subprocess.run(cmd + list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 

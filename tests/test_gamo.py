@@ -4,7 +4,8 @@ import torch
 
 import imbgan_nb.gamo as gamo_mod
 from imbgan_nb.core import get_preset
-from imbgan_nb.data import get_protocol, to_unit_range
+from imbgan_nb.data import to_unit_range
+from imbgan_nb.imbalance import get_protocol
 from imbgan_nb.classifier import evaluate, fit_classifier
 from imbgan_nb.experiments import Scenario, run_scenario
 from imbgan_nb.gamo import fit_gamo, class_priors, classes_for_classifier, shortfall

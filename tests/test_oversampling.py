@@ -8,7 +8,8 @@ import torchvision.transforms.v2.functional as TF
 from torchvision.transforms import InterpolationMode
 
 from imbgan_nb.cgan import make_cgan
-from imbgan_nb.data import CIFAR10_CLASSES, FASHION_CLASSES, ImageSet, load_dataset, make_imbalanced
+from imbgan_nb.data import CIFAR10_CLASSES, FASHION_CLASSES, ImageSet, load_dataset
+from imbgan_nb.imbalance import make_imbalanced
 from imbgan_nb.dcgan import make_dcgan
 from imbgan_nb.oversampling import (AFFINE_RANGES, _class_seed, FLIP_SAFE, METHODS, balance, combined, flip_safe, gan_oversample,
                                     oversample, plot_balance, random_affine, random_oversample,

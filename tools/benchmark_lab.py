@@ -15,7 +15,7 @@ import torch
 from imbgan_nb.core import get_device, get_preset
 from imbgan_nb.data import DATASETS
 from imbgan_nb.lab import (LabSettings, figure_png, history_row, lab_data, lab_figures, lab_generators, lab_overrides,
-                           plot_history, run_lab)
+                           plot_recall_by_ratio, run_lab)
 from imbgan_nb.experiments import GAN_OVERSAMPLERS
 
 
@@ -26,7 +26,7 @@ def timed_update(s, preset, device, baselines, history):
     t1 = time.perf_counter()
     pngs = [figure_png(f) for f in lab_figures(res).values()]
     history.append(history_row(res))
-    pngs.append(figure_png(plot_history(history)))
+    pngs.append(figure_png(plot_recall_by_ratio(history)))
     t2 = time.perf_counter()
     sec = res.seconds
     return {'speed': s.speed, 'IR': s.ir, 'oversampler': s.oversampler, 'update s': round(t2 - t0, 2),
