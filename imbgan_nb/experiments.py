@@ -27,7 +27,7 @@ from .classifier import evaluate, fit_classifier
 from .metrics import plot_confusions, plot_scenarios, results_table
 from .oversampling import METHODS, TARGETS, oversample, target_counts
 from .gans import GAN_KINDS, minority_gan
-from .training import make_task
+from .tasks import make_task
 from .quality import feature_extractor, quality_report
 from .gamo import collapse_report, fit_gamo
 

@@ -8,7 +8,8 @@ __all__ = ['GAN_KINDS', 'minority_gan']
 # %% ../nbs/09_gan_comparison.ipynb #d8af930c
 import torch
 
-from .training import GAN, History, MinorityTask, fit_minority_gan
+from .training import GAN, History
+from .tasks import MinorityTask, fit_minority_gan
 from .vanilla import make_vanilla_gan
 from .dcgan import make_dcgan
 from .cgan import make_cgan

@@ -148,7 +148,7 @@ def lab_generators(kind:str,             # a GAN oversampler: 'vanilla', 'dcgan'
                   ) -> dict:
     "{class: trained GAN of `kind`}: trained once per (dataset, class, model, preset, seed), then loaded from disk or memory."
     from imbgan_nb.gans import minority_gan
-    from imbgan_nb.training import make_task
+    from imbgan_nb.tasks import make_task
     from imbgan_nb.quality import feature_extractor
     out, splits = {}, None
     for c in classes:

@@ -5,13 +5,14 @@
 # %% auto #0
 __all__ = ['EXTRACTOR_KIND', 'EXTRACTOR_ARCH', 'EXTRACTOR_SIZES', 'FeatureExtractor', 'extractor_path', 'feature_extractor',
            'frechet_from_stats', 'frechet_distance', 'prdc', 'memorisation', 'show_nearest', 'fd_at_equal_sizes',
-           'quality_report']
+           'quality_report', 'compare_fd']
 
 # %% ../nbs/03a_sample_quality.ipynb #c143f0ab
 import hashlib, os, warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import matplotlib.pyplot as plt
 
@@ -343,3 +344,22 @@ def quality_report(generated,            # generated images of one class (uint8,
         report.update(fd_floor=floor, fd_floor_std=floor_std, nn_ratio=mem['ratio'],
                       share_closer=mem['share_closer'], memorised=mem['memorised'])
     return report
+
+# %% ../nbs/03a_sample_quality.ipynb #bdac18e2
+def compare_fd(generators:dict,        # name -> {class: generated images (uint8 or [-1, 1])}
+               train:ImageSet,         # the real images of each class come from here
+               extractor,              # a FeatureExtractor
+               draws:int=5, seed:int=0,
+              ) -> pd.DataFrame:
+    "FD (mean over `draws`) between each class's real training images and each generator's, all at that class's smallest size; and the mean over classes."
+    classes = sorted({c for per_class in generators.values() for c in per_class})
+    feats = {name: {c: extractor(imgs) for c, imgs in per_class.items()} for name, per_class in generators.items()}
+    rows = {name: {} for name in generators}
+    for c in classes:
+        real = extractor(train.of_class(c).images)
+        n = min([len(real)] + [len(f[c]) for f in feats.values() if c in f])       # one size for every generator of this class
+        for name, f in feats.items():
+            if c in f: rows[name][train.classes[c]] = fd_at_equal_sizes(real, f[c], n, draws, seed)[0]
+    df = pd.DataFrame(rows).T
+    df.insert(0, 'mean over classes', df.mean(axis=1))
+    return df

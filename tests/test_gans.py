@@ -7,7 +7,8 @@ import torch.nn as nn
 
 from imbgan_nb.core import get_preset
 from imbgan_nb.gans import GAN_KINDS, minority_gan
-from imbgan_nb.training import BCEGAN, load_checkpoint, minority_task, train_gan
+from imbgan_nb.training import BCEGAN, load_checkpoint, train_gan
+from imbgan_nb.tasks import minority_task
 from imbgan_nb.vanilla import VanillaGenerator, make_vanilla_gan
 from imbgan_nb.dcgan import make_dcgan
 from imbgan_nb.wgan_gp import Critic, gradient_penalty
