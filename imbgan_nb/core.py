@@ -8,8 +8,9 @@ __all__ = ['DEVICE_ENV', 'DEVICE_KINDS', 'LOSS_BOUND', 'PRESETS', 'PRESET_ENV', 
            'one_thread_per_notebook', 'RunClock']
 
 # %% ../nbs/00_core.ipynb #1a4077f9
-import os, random, time
+import hashlib, os, random, time
 from dataclasses import dataclass, replace, asdict
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -70,7 +71,6 @@ def write_atomic(path,        # the file to (re)write
                  write,       # write(tmp_path): writes the whole content to the temporary path it is given
                 ):
     "Write a file whole or not at all: `write` fills a temporary file beside `path`, which is then renamed over it."
-    from pathlib import Path
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")   # one per process: parallel writers never share a half-file
     try:
@@ -114,7 +114,6 @@ class Preset:
 
     def cache_tag(self, fields:tuple|None=None) -> str:
         "Names cached work: the preset's name, plus a hash of its `fields` (all when None) where they differ from the named preset's."
-        import hashlib
         ref = PRESETS.get(self.name)
         if fields is None: same, key = ref == self, repr(sorted(asdict(self).items()))
         else:

@@ -23,6 +23,11 @@ from .data import DATASETS, ImageSet, dataset_here, load_dataset
 from .imbalance import PROTOCOLS, Protocol, imbalance_ratio, make_imbalanced, subsample, take_per_class
 from .experiments import GAN_OVERSAMPLERS, OVERSAMPLERS, Scenario, classes_to_fill, check_target, make_synthetic, train_and_score
 from .gans import GAN_KINDS
+from .gans import minority_gan
+from .tasks import make_task
+from .quality import feature_extractor, show_nearest
+from .oversampling import plot_balance, show_real_vs_synthetic
+from .metrics import plot_confusions
 
 # %% ../nbs/14_lab.ipynb #e2213f7c
 SPEEDS = ('fast', 'full')
@@ -147,9 +152,6 @@ def lab_generators(kind:str,             # a GAN oversampler: 'vanilla', 'dcgan'
                    progress:bool=True,   # a progress bar while a generator trains for the first time
                   ) -> dict:
     "{class: trained GAN of `kind`}: trained once per (dataset, class, model, preset, seed), then loaded from disk or memory."
-    from imbgan_nb.gans import minority_gan
-    from imbgan_nb.tasks import make_task
-    from imbgan_nb.quality import feature_extractor
     out, splits = {}, None
     for c in classes:
         key = (dataset, kind, None if kind == 'cgan' else c, preset, seed)   # one cGAN serves every class
@@ -237,16 +239,13 @@ def _minority_with_extra(res:LabResult) -> int|None:
 
 def lab_figures(res:LabResult) -> dict:
     "{name: matplotlib Figure}: distribution, real vs synthetic, nearest training images, confusion matrices."
-    from imbgan_nb.oversampling import plot_balance, show_real_vs_synthetic
-    from imbgan_nb.quality import show_nearest
-    from imbgan_nb.metrics import plot_confusions
     s, train = res.settings, res.train
     extra = res.extra if res.extra is not None else _empty_extra(train, f"{train.name}+none")
     figs = {'distribution': plot_balance(train, extra)}
     c = _minority_with_extra(res)
     if c is not None:
         figs['images'] = show_real_vs_synthetic(train, extra, c, n=12, seed=s.seed)
-        mine, real = extra.images[extra.labels == c], train.images[train.labels.cpu() == c]
+        mine, real = extra.of_class(c).images, train.of_class(c).images.cpu()
         figs['nearest'] = show_nearest(mine, real, n=10, title=f"{train.classes[c]}: synthetic (top), nearest real training image (bottom), pixel distance")
     figs['confusions'] = plot_confusions({'no oversampling': np.array(res.baseline['confusion']), s.oversampler: np.array(res.row['confusion'])},
                                          list(train.classes))
