@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['IDX_TYPES', 'KNOWN_MD5', 'PUBLISHED_SIZES', 'IDX_STEMS', 'CIFAR_STEMS', 'CIFAR10_CLASSES', 'DIGITS_TEST_SHARE',
            'FASHION_CLASSES', 'DATASETS', 'SYSTEM_DIRS', 'DATA_ENV', 'NO_SYSTEM_DATA_ENV', 'DIGITS_SIZES', 'ImageSet',
-           'to_unit_range', 'class_permutation', 'to_pixels', 'concat_sets', 'DatasetFileError', 'parse_idx',
-           'write_idx', 'verify_md5', 'read_idx_split', 'read_cifar_split', 'load_digits_28', 'cache_dir', 'short_path',
-           'data_folders', 'dataset_here', 'load_dataset', 'dataset_or_digits', 'show_images', 'show_class_grid',
-           'show_class', 'batches']
+           'to_unit_range', 'class_permutation', 'channels_last', 'to_pixels', 'concat_sets', 'DatasetFileError',
+           'parse_idx', 'write_idx', 'verify_md5', 'read_idx_split', 'read_cifar_split', 'load_digits_28', 'cache_dir',
+           'short_path', 'data_folders', 'dataset_here', 'load_dataset', 'dataset_or_digits', 'show_images',
+           'show_class_grid', 'show_class', 'batches']
 
 # %% ../nbs/01_data.ipynb #3725fe64
 import gzip, hashlib, io, os, pickle, struct, tempfile, time, warnings, zlib
@@ -102,6 +102,10 @@ def class_permutation(labels:torch.Tensor, c:int, seed:int) -> torch.Tensor:
     members = torch.nonzero(labels.cpu() == c).flatten()
     order = np.random.default_rng([seed, c]).permutation(len(members))
     return members[torch.from_numpy(order)]
+
+def channels_last(x:torch.Tensor) -> torch.Tensor:
+    "A batch (N, C, H, W) in channels-last memory layout, the one the fastest CPU and GPU convolutions use; values and shape unchanged."
+    return x.contiguous(memory_format=torch.channels_last)
 
 def to_pixels(x:torch.Tensor) -> torch.Tensor:
     "Floats in [-1, 1] (what generators produce) to uint8 pixels 0..255, the inverse of `to_unit_range`: $(x+1)\\cdot 127.5$, rounded."

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 
+import imbgan_nb
 from .experiments import STUDIES, read_meta, read_rows
 
 # %% ../nbs/16_results.ipynb #d35086e3
@@ -55,14 +56,15 @@ class PaperResult:
     baseline: str                  # the scenario every other one is compared with
     metrics: tuple                 # the kit's row keys the paper reports, e.g. ('accuracy', 'macro_f1')
     numbers: dict = field(default_factory=dict)     # {scenario: {metric: value}}; a missing value: the paper gives none
-    directions: dict = field(default_factory=dict)  # {scenario: +1 or -1}: the claimed sign of (scenario - baseline) where no number says it
+    directions: dict = field(default_factory=dict)  # {scenario: {metric: +1 or -1}}: the claimed sign of (scenario - baseline) where no number says it
     own_baselines: dict = field(default_factory=dict) # {scenario: {metric: value}}: the paper's baseline for that scenario, where it is another (e.g. CE)
     note: str = ''
 
-    def paper_delta(self, scenario:str, metric:str) -> float|None:
-        "The paper's (scenario - baseline) for `metric`, or None where it prints no number for either."
+    def paper_delta(self, scenario:str, metric:str, baseline:str|None=None) -> float|None:
+        "The paper's (scenario - baseline) for `metric` (baseline: the study's own by default), or None where it prints no number for either."
         p = self.numbers.get(scenario, {}).get(metric)
-        p0 = self.own_baselines.get(scenario, {}).get(metric, self.numbers.get(self.baseline, {}).get(metric))
+        p0 = (self.numbers.get(baseline, {}).get(metric) if baseline else
+              self.own_baselines.get(scenario, {}).get(metric, self.numbers.get(self.baseline, {}).get(metric)))
         return None if p is None or p0 is None else p - p0
 
 def _table1_fmnist() -> dict:
@@ -78,8 +80,9 @@ def _table1_fmnist() -> dict:
 PAPERS = {p.study: p for p in [
     PaperResult('000', 'student report 000 (section 7): no table, only the reading of its confusion matrices', 'Baseline',
                 ('accuracy', 'macro_f1', 'minority_recall', 'minority_f1'),
-                directions={'Vanilla GAN': +1, 'WGAN-GP': +1},
-                note='The report claims that both GANs improve the Sneaker class, WGAN-GP the most, and that accuracy stays about the same.'),
+                directions={'Vanilla GAN': {'minority_recall': +1, 'minority_f1': +1},
+                            'WGAN-GP': {'macro_f1': +1, 'minority_recall': +1, 'minority_f1': +1}},
+                note='Both GANs improve the Sneaker class, WGAN-GP the most and with the most balanced macro scores; accuracy stays about the same (no direction).'),
     PaperResult('001', 'student report 001 (section 5): overall and class-0 tables', 'Original',
                 ('accuracy', 'macro_f1', 'auc_roc', 'minority_precision', 'minority_recall', 'minority_f1'),
                 numbers={'Original': dict(accuracy=0.9859, macro_f1=0.9859, auc_roc=0.9997, minority_precision=0.9969, minority_recall=0.9704, minority_f1=0.9835),
@@ -113,6 +116,7 @@ def verdict(deltas:np.ndarray, paper_sign:int|None) -> str:
     if paper_sign is None or paper_sign == 0 or len(deltas) == 0: return '-'
     mean, std = deltas.mean(), (deltas.std(ddof=1) if len(deltas) > 1 else np.inf)
     toward = paper_sign * mean                     # > 0: the paper's way
+    if abs(toward) < 1e-9: return 'no change'
     if toward > std: return 'yes'
     if toward > 0: return 'same sign, within 1 std'
     if toward >= -std: return 'opposite sign, within 1 std'
@@ -123,31 +127,40 @@ def _mean_std(x) -> str:
     return f"{x.mean():.3f} ± {x.std(ddof=1):.3f}" if len(x) > 1 else (f"{x.mean():.3f}" if len(x) else '-')
 
 # %% ../nbs/16_results.ipynb #2f60f483
-def beside_source(rows:list[dict], paper:PaperResult) -> pd.DataFrame:
+def beside_source(rows:list[dict], paper:PaperResult,
+                  baseline:str|None=None,   # compare with this scenario instead of the study's baseline (numbers only, no directions)
+                  only:list|None=None,      # the scenarios to list (None: all)
+                 ) -> pd.DataFrame:
     "One line per (scenario, metric): the kit's mean ± std over seeds, the paper's value, both differences from the baseline, and the verdict."
     if not rows: raise ValueError(f"no rows for study {paper.study}: run `imbgan run {paper.study} --seeds 3` first.")
     names = list(dict.fromkeys(r['name'] for r in rows))
-    if paper.baseline not in names:
-        raise ValueError(f"study {paper.study}'s rows have no {paper.baseline!r} scenario, the baseline every comparison needs.")
+    base = baseline or paper.baseline
+    if base not in names:
+        raise ValueError(f"study {paper.study}'s rows have no {base!r} scenario, the baseline every comparison needs.")
+    names = [n for n in names if only is None or n in only or n == base]
     lines = []
     for name in names:
         for m in paper.metrics:
             kit = [r[m] for r in rows if r['name'] == name and r.get(m) is not None]
-            p, paper_delta = paper.numbers.get(name, {}).get(m), paper.paper_delta(name, m)
-            sign = paper.directions.get(name) if paper_delta is None else int(np.sign(round(paper_delta, 6)))
-            d = paired_deltas(rows, m, name, paper.baseline) if name != paper.baseline else np.array([])
+            p, paper_delta = paper.numbers.get(name, {}).get(m), paper.paper_delta(name, m, baseline)
+            claimed = paper.directions.get(name, {}).get(m) if baseline is None else None
+            sign = claimed if paper_delta is None else int(np.sign(round(paper_delta, 6)))
+            d = paired_deltas(rows, m, name, base) if name != base else np.array([])
             lines.append({'scenario': name, 'metric': m, 'seeds': len(kit), 'kit': _mean_std(kit),
                           'paper': '-' if p is None else f"{p:.3f}",
                           'kit - baseline': _mean_std(d) if len(d) else '-',
-                          'paper - baseline': ('-' if name == paper.baseline else f"{paper_delta:+.3f}" if paper_delta is not None
+                          'paper - baseline': ('-' if name == base else f"{paper_delta:+.3f}" if paper_delta is not None
                                                else {1: 'better (no number)', -1: 'worse (no number)'}.get(sign, '-')),
-                          'reproduced': verdict(d, sign) if name != paper.baseline else '-'})
+                          'reproduced': verdict(d, sign) if name != base else '-'})
     return pd.DataFrame(lines).set_index(['scenario', 'metric'])
 
 # %% ../nbs/16_results.ipynb #0df0a9df
 def results_root() -> Path:
     "The repository's `results/` folder: committed rows of real runs (no data set)."
-    return Path(__file__).resolve().parents[1]/'results'
+    root = Path(imbgan_nb.__file__).resolve().parents[1]/'results'
+    if not root.is_dir(): raise FileNotFoundError(f"no results/ folder beside the package ({root}): the committed rows live in the "
+                                                  "repository; clone it (and install it with pip install -e .) to read them.")
+    return root
 
 def run_info(folder:Path|str) -> dict:
     "How a committed run was made: study, preset, seeds, device, dataset, the command that reproduces it, and the time per seed."
@@ -172,10 +185,10 @@ def reproduction_summary(table:pd.DataFrame) -> str:
     "One sentence counting the verdicts of a `beside_source` table."
     v = table['reproduced'][table['reproduced'] != '-']
     if v.empty: return 'The source gives no number or direction to compare with.'
-    n = {k: int((v == k).sum()) for k in ('yes', 'same sign, within 1 std', 'opposite sign, within 1 std', 'no')}
+    n = {k: int((v == k).sum()) for k in ('yes', 'same sign, within 1 std', 'no change', 'opposite sign, within 1 std', 'no')}
     return (f"Of {len(v)} comparisons with the source's direction, {n['yes']} reproduce by more than one std, "
-            f"{n['same sign, within 1 std']} have the source's sign within one std, {n['opposite sign, within 1 std']} the opposite "
-            f"sign within one std, and {n['no']} go the other way by more than one std.")
+            f"{n['same sign, within 1 std']} have the source's sign within one std, {n['no change']} show no change at all, "
+            f"{n['opposite sign, within 1 std']} have the opposite sign within one std, and {n['no']} go the other way by more than one std.")
 
 def plot_reproduction(rows_by_study:dict, metric_by_study:dict):
     "Per study, one metric's paired difference from the baseline: each seed (dots), the kit's mean ± std (black) and the paper's (red)."
@@ -189,15 +202,21 @@ def plot_reproduction(rows_by_study:dict, metric_by_study:dict):
             if len(d): ax.errorbar(x + 0.22, d.mean(), yerr=d.std(ddof=1) if len(d) > 1 else 0, fmt='o', c='k', ms=4, capsize=3, zorder=4)
             pd_ = paper.paper_delta(name, m)
             if pd_ is not None: ax.hlines(pd_, x - 0.3, x + 0.4, colors='crimson', lw=2, zorder=2)
-            elif paper.directions.get(name): ax.annotate('paper: ' + ('up' if paper.directions[name] > 0 else 'down'), (x, 0), fontsize=7,
-                                                          color='crimson', ha='center', xytext=(0, -12), textcoords='offset points')
+            elif paper.directions.get(name, {}).get(m):          # a direction without a number: an arrowhead on the zero line
+                ax.scatter([x - 0.2], [0], marker='^' if paper.directions[name][m] > 0 else 'v', s=70, c='crimson', zorder=5)
         ax.axhline(0, color='grey', lw=0.8)
         ax.set_xticks(range(len(names)), names, rotation=30, ha='right', fontsize=8)
         ax.set_title(f"{study}: {m} minus {paper.baseline}", fontsize=9); ax.grid(axis='y', alpha=0.3)
+    from matplotlib.lines import Line2D
+    key = [Line2D([], [], ls='', marker='o', c='tab:blue', ms=4, label='one seed'),
+           Line2D([], [], ls='', marker='o', c='k', ms=4, label="kit's mean ± std"),
+           Line2D([], [], c='crimson', lw=2, label="paper's difference"),
+           Line2D([], [], ls='', marker='^', c='crimson', ms=7, label="paper's direction (no number)")]
+    fig.legend(handles=key, loc='upper center', ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 1.06))
     fig.tight_layout()
     return fig
 
-# %% ../nbs/16_results.ipynb #9012c7ce
+# %% ../nbs/16_results.ipynb #b8d45190
 def plot_beside_paper(rows:list, metrics:tuple=('acsa', 'gm')):
     "Each method's score per seed (dots), their mean ± std (bar), and the paper's Table 1 value (red line), one panel per metric."
     df = pd.DataFrame(rows)
