@@ -17,7 +17,7 @@ import torch
 import matplotlib.pyplot as plt
 
 from .core import PRESETS, Preset, get_device, get_preset, load_tensors, write_atomic
-from .data import ImageSet, cache_dir, show_images, to_unit_range
+from .data import ImageSet, cache_dir, channels_last, show_images, to_unit_range
 from .imbalance import subsample
 from .classifier import ARCHITECTURES, CNN, FittedClassifier, fit_classifier, make_cnn
 
@@ -55,9 +55,10 @@ class FeatureExtractor:
     def __init__(self, net:CNN,                 # a trained network with `.features(x)` for x in [-1, 1]
                  classes:tuple=(),              # the classes it was trained on
                  shape:tuple|None=None,         # the (C, H, W) it expects; None: not checked
-                 batch_size:int=512,
+                 batch_size:int=256,            # cache-sized: larger batches are slower on a CPU
                  info:dict|None=None,           # what it was trained on (dataset, preset, seed, ...)
                 ):
+        net = net.to(memory_format=torch.channels_last)   # one layout, whether the net was just trained or loaded: the same features
         self.net, self.classes, self.batch_size = net, tuple(classes), batch_size
         self.shape, self.info = (tuple(shape) if shape is not None else None), dict(info or {})
 
@@ -78,7 +79,7 @@ class FeatureExtractor:
         if self.shape is not None and tuple(x.shape[1:]) != self.shape:
             raise ValueError(f"images of shape {tuple(x.shape[1:])} given to a feature extractor for {self.shape}.")
         self.net.eval()
-        out = [self.net.features(_unit_float(x[i:i + self.batch_size], self.device)).cpu().double()
+        out = [self.net.features(channels_last(_unit_float(x[i:i + self.batch_size], self.device))).cpu().double()
                for i in range(0, len(x), self.batch_size)]
         return torch.cat(out).numpy()
 
