@@ -130,8 +130,9 @@ def test_gamo_is_an_oversampler_of_the_lab():
 def test_mlp_scenarios_play_gamo_on_flattened_pixels(monkeypatch):
     from dataclasses import replace
     from imbgan_nb.experiments import study_scenarios
+    import imbgan_nb.experiments as experiments_mod      # the scenario path calls fit_gamo through the experiments module
     seen, real = [], gamo_mod.fit_gamo
-    monkeypatch.setattr(gamo_mod, 'fit_gamo', lambda train, variant, *a, **k: seen.append(variant) or real(train, variant, *a, **k))
+    monkeypatch.setattr(experiments_mod, 'fit_gamo', lambda train, variant, *a, **k: seen.append(variant) or real(train, variant, *a, **k))
     sc = Scenario('t', 'GAMO (LS)', 'digits', 'gamo_ir100', 'gamo', 'majority', 'gamo_mlp', 'ci', 0,
                   overrides=(('data_fraction', 1.0), ('test_fraction', 1.0), ('clf_epochs', 2)), loss='ls')
     row = run_scenario(sc, device='cpu', progress=False)

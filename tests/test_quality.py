@@ -162,7 +162,7 @@ def test_memorisation_in_feature_space(digits, extractor):
     train, test = digits
     threes, held = of_class(train, 3), of_class(test, 3)
     mem = memorisation(threes.images[:40], threes, held, feature_fn=extractor)
-    assert mem['space'] == 'features' and mem['memorised'] and mem['median_gen'] < 1e-6
+    assert mem['space'] == 'features' and mem['memorised'] and mem['median_gen'] < 1e-4   # copies: float noise only (kernels vary with batch size)
     seen, unseen = threes.subset(torch.arange(100)), threes.subset(torch.arange(100, len(threes)))
     assert not memorisation(held, seen, unseen, feature_fn=extractor)['memorised']
 
