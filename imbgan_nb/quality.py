@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 import matplotlib.pyplot as plt
 
-from .core import PRESETS, Preset, get_device, get_preset, load_tensors, write_atomic
+from .core import Preset, get_device, get_preset, load_tensors, write_atomic
 from .data import ImageSet, cache_dir, channels_last, show_images, to_unit_range
 from .imbalance import subsample
 from .classifier import ARCHITECTURES, CNN, FittedClassifier, fit_classifier, make_cnn
