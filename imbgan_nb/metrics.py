@@ -119,6 +119,7 @@ def plot_confusion(cm,                 # K x K counts, rows = true classes
                    normalize:bool=False, # divide each row by its support (rates; the diagonal holds recalls)
                    ax=None,            # matplotlib Axes to draw on; None: a new figure
                    title:str|None=None, # the panel's title
+                   zeros:bool=True,    # write the cells whose shown value is 0 (False: leave them blank, a calmer and faster figure)
                   ):
     "Draw a confusion matrix with its counts (or row-normalised rates) written in the cells; return the Axes."
     cm, k = np.asarray(cm), len(classes)
@@ -131,8 +132,9 @@ def plot_confusion(cm,                 # K x K counts, rows = true classes
     rows, cols = np.indices(values.shape)
     dark = values > (0.5 if normalize else values.max() / 2)
     for i, j, v, d in zip(rows.ravel(), cols.ravel(), values.ravel(), dark.ravel()):
-        ax.text(j, i, f'{v:.2f}' if normalize else f'{v:.0f}', ha='center', va='center',
-                fontsize=7 if k > 6 else 9, color='white' if d else 'black')
+        text = f'{v:.2f}' if normalize else f'{v:.0f}'
+        if zeros or text.strip('0.') != '':
+            ax.text(j, i, text, ha='center', va='center', fontsize=7 if k > 6 else 9, color='white' if d else 'black')
     ax.set_xticks(range(k), classes, rotation=45, ha='right'); ax.set_yticks(range(k), classes)
     ax.set_xlabel('predicted'); ax.set_ylabel('true')
     if title: ax.set_title(title)
@@ -142,13 +144,14 @@ def plot_confusion(cm,                 # K x K counts, rows = true classes
 def plot_confusions(cms:dict,           # title -> K x K confusion matrix, in panel order
                     classes,            # the K class names
                     normalize:bool=True, # rates (rows sum to 1) rather than counts
+                    zeros:bool=True,    # write the cells whose shown value is 0
                    ):
     "Draw several confusion matrices side by side, titled '(a) <title>', '(b) ...'; return the Figure."
     if not cms: raise ValueError("cms is empty: pass a dict {title: confusion matrix}.")
     side = 1.5 + 0.4 * len(classes)
     fig, axs = plt.subplots(1, len(cms), figsize=(side * len(cms), side), layout='constrained', squeeze=False)
     for i, (ax, (title, cm)) in enumerate(zip(axs[0], cms.items())):
-        plot_confusion(cm, classes, normalize=normalize, ax=ax, title=f'({chr(97 + i)}) {title}')
+        plot_confusion(cm, classes, normalize=normalize, ax=ax, title=f'({chr(97 + i)}) {title}', zeros=zeros)
     return fig
 
 # %% ../nbs/02_metrics.ipynb #03d504e5

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
+from imblearn.over_sampling import SMOTE   # imported with the module: its first use in the lab costs no import
+from sklearn.neighbors import NearestNeighbors
 
 from .core import check_seed
 from .data import CIFAR10_CLASSES, ImageSet, concat_sets, show_images, to_pixels
@@ -107,8 +109,6 @@ def smote_oversample(train:ImageSet, cls, n:int, seed:int=0,
                      k_neighbors:int=5,   # SMOTE's k, reduced to (images of the class - 1) when there are fewer
                     ) -> ImageSet:
     "`n` SMOTE images of class `cls` (imbalanced-learn on flattened pixels), with the base image of each."
-    from imblearn.over_sampling import SMOTE
-    from sklearn.neighbors import NearestNeighbors
     c = train.class_index(cls)
     members = _members(train, c, 'smote', at_least=2)
     if n == 0: return _extra_set(train, c, torch.empty(0, *train.shape, dtype=torch.uint8), torch.empty(0), 'smote')

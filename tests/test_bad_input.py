@@ -8,7 +8,8 @@ import torch
 from imbgan_nb import cli
 from imbgan_nb.classifier import fit_classifier
 from imbgan_nb.core import get_preset
-from imbgan_nb.data import DatasetFileError, load_dataset, write_idx
+from imbgan_nb.data import load_dataset
+from imbgan_nb.readers import DatasetFileError, write_idx
 from imbgan_nb.imbalance import make_imbalanced
 from imbgan_nb.dcgan import make_dcgan
 from imbgan_nb.experiments import Scenario, read_rows

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from imbgan_nb.data import DatasetFileError, ImageSet, batches, load_dataset, parse_idx, read_idx_split, write_idx
+from imbgan_nb.data import ImageSet, batches, load_dataset
+from imbgan_nb.readers import DatasetFileError, parse_idx, read_idx_split, write_idx
 from imbgan_nb.imbalance import PROTOCOLS, get_protocol, imbalance_ratio, make_imbalanced, subsample, take_per_class
 
 

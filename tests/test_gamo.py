@@ -91,7 +91,7 @@ def test_ablation_and_baseline_rows_use_the_same_classifier(tmp_path):
 
 
 def test_batch_norm_keeps_the_generator_from_collapsing_in_the_plane():
-    from imbgan_nb.gamo import toy_classes, play_in_the_plane
+    from imbgan_nb.gamo_view import toy_classes, play_in_the_plane
     points, labels = toy_classes((240, 40, 16))
     distinct = {bn: sum(int(w.argmax(1).unique().numel()) for _, w in play_in_the_plane(points, labels, 15, (15,), batch_norm=bn)[15].values())
                 for bn in (True, False)}

@@ -210,6 +210,8 @@ def test_plot_confusion_texts_and_shape_check():
     ax = plot_confusion(cm, ['a', 'b'], normalize=True, title='t')
     assert [t.get_text() for t in ax.texts] == ['0.75', '0.25', '0.00', '0.00'] and ax.get_title() == 't'
     assert [t.get_text() for t in plot_confusion(cm, ['a', 'b']).texts] == ['3', '1', '0', '0']
+    assert [t.get_text() for t in plot_confusion(cm, ['a', 'b'], zeros=False).texts] == ['3', '1']          # blank zeros
+    assert [t.get_text() for t in plot_confusion([[999, 1], [0, 5]], ['a', 'b'], normalize=True, zeros=False).texts] == ['1.00', '1.00']
     with pytest.raises(ValueError, match='2 x 2|3 classes'): plot_confusion(cm, ['a', 'b', 'c'])
     plt.close('all')
 

@@ -2,11 +2,13 @@
 
 Usage: python tools/benchmark_lab.py [--preset laptop] [--dataset fashion_mnist] [--minority 7] [--device cpu|cuda]
                                      [--speeds fast full] [--ratios 10 50] [--oversamplers none random smote transforms dcgan]
-                                     [--full-ratios 10] [--full-oversamplers none smote dcgan]
+                                     [--full-ratios 10] [--full-oversamplers none smote dcgan] [--no-warmup]
 One update is what a slider move costs in the lab: `run_lab` (cut the cached training set, sample the synthetic
 images, retrain and evaluate the classifier, and the no-oversampling baseline when the ratio is new) plus drawing its
-figures (`lab_figures` to PNG). Data loading and generator training are done once before timing, as in the lab after its
-first use. Not a test: numbers vary with the machine and its load."""
+figures (`lab_figures` to PNG). Data loading, generator training and one first update (SMOTE at twice the first ratio,
+where oneDNN builds its kernels and matplotlib loads its fonts) are done before timing, as in the lab after its first
+use; the first update's time is printed apart (`--no-warmup` times it in the table). Not a test: numbers vary with the
+machine and its load."""
 import argparse, platform, time
 
 import pandas as pd
@@ -14,8 +16,8 @@ import torch
 
 from imbgan_nb.core import get_device, get_preset
 from imbgan_nb.data import DATASETS
-from imbgan_nb.lab import (LabSettings, figure_png, history_row, lab_data, lab_figures, lab_generators, lab_overrides,
-                           plot_recall_by_ratio, run_lab)
+from imbgan_nb.lab import (LabSettings, figure_png, generator_preset, history_row, lab_data, lab_figures, lab_generators,
+                           lab_precision, plot_recall_by_ratio, run_lab)
 from imbgan_nb.experiments import GAN_OVERSAMPLERS
 
 
@@ -46,18 +48,24 @@ def main():
     ap.add_argument('--oversamplers', nargs='+', default=['none', 'random', 'smote', 'transforms', 'dcgan'])
     ap.add_argument('--full-ratios', type=float, nargs='+', default=[10], help='ratios timed on the full path (slow on a CPU)')
     ap.add_argument('--full-oversamplers', nargs='+', default=['none', 'smote', 'dcgan'])
+    ap.add_argument('--no-warmup', action='store_true', help="time the session's first update too (one-time kernel and font set-up)")
     args = ap.parse_args()
     preset, device = get_preset(args.preset), get_device(args.device)
     print(f"lab update latency: {args.dataset}, minority {[DATASETS[args.dataset][0][c] for c in args.minority]}, preset "
-          f"{preset.name}, device {device} ({torch.get_num_threads()} CPU threads, {platform.processor() or platform.machine()})")
+          f"{preset.name}, device {device} ({torch.get_num_threads()} CPU threads, {platform.processor() or platform.machine()}), "
+          f"classifier precision {lab_precision(device)}")
     rows = []
     for speed in args.speeds:
         ratios, ovs = (args.ratios, args.oversamplers) if speed == 'fast' else (args.full_ratios, args.full_oversamplers)
         history = []
         lab_data(args.dataset, preset.name, speed, 0)                              # untimed: load the data once,
-        gen_preset = get_preset(preset.name, **dict(lab_overrides(args.dataset, 'full')))
+        gen_preset = generator_preset(args.dataset, preset)
         for o in [o for o in ovs if o in GAN_OVERSAMPLERS]:                       # and train or load the generators
             lab_generators(o, args.dataset, args.minority, gen_preset, 0, device, progress=True)
+        if not args.no_warmup:                               # untimed: the session's first update (oneDNN builds its kernels,
+            warm = LabSettings(args.dataset, tuple(args.minority), 2 * ratios[0], oversampler='smote', speed=speed)   # SMOTE's
+            first = timed_update(warm, preset, device, {}, [])                                      # neighbour search warms,
+            print(f"{speed} path, first update of the session (not in the table): {first['update s']} s", flush=True)   # fonts load)
         baselines = {}                                       # timed: a new ratio pays for its baseline once, as in the lab
         for ir in ratios:
             for o in ovs:

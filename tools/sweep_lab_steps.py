@@ -1,7 +1,10 @@
-"""Do fewer, larger steps converge as far? The lab's full-path classifier (cnn2 on the `laptop` training set with one class
-cut to IR 10) for several (epochs, batch, learning rate), two seeds each: fit and evaluation seconds, minority recall, macro F1.
+"""Do fewer or cheaper steps converge as far? The lab's full-path classifier (cnn2 on the `laptop` training set with one
+class cut to IR 10) for several (epochs, batch, learning rate, precision, schedule), several seeds each: fit and evaluation seconds,
+minority recall and macro F1 (mean and std over seeds), and the mean paired change from the study's own recipe (the
+first configuration: 3 epochs, batch 128, lr 1e-3, float32).
 
-Usage: python tools/sweep_lab_steps.py [--dataset fashion_mnist] [--minority 7] [--oversamplers none smote]
+Usage: python tools/sweep_lab_steps.py [--dataset fashion_mnist] [--minority 7] [--oversamplers none smote] [--seeds 4]
+                                       [--configs 3,128,1e-3,fp32 2,128,2e-3,bf16,linear ...]
 Not a test: the seconds vary with the machine and its load; run it on an otherwise idle machine."""
 import argparse, time
 
@@ -14,7 +17,8 @@ from imbgan_nb.imbalance import make_imbalanced
 from imbgan_nb.oversampling import oversample
 from imbgan_nb.classifier import class_recall, evaluate, fit_classifier
 
-CONFIGS = [(3, 128, 1e-3), (1, 128, 1e-3), (1, 256, 2e-3), (2, 256, 2e-3), (1, 512, 3e-3), (2, 512, 3e-3)]
+CONFIGS = ['3,128,1e-3,fp32', '3,128,1e-3,bf16', '2,128,1e-3,bf16', '2,128,2e-3,bf16', '1,128,1e-3,fp32', '2,256,2e-3,fp32',
+           '1,512,3e-3,fp32']
 
 
 def main():
@@ -22,26 +26,33 @@ def main():
     ap.add_argument('--dataset', default='fashion_mnist')
     ap.add_argument('--minority', type=int, default=7)
     ap.add_argument('--oversamplers', nargs='+', default=['none', 'smote'])
+    ap.add_argument('--seeds', type=int, default=4)
+    ap.add_argument('--configs', nargs='+', default=CONFIGS, help='epochs,batch,lr,precision[,schedule]; the first is the reference')
     args = ap.parse_args()
     balanced, test, _ = lab_data(args.dataset, 'laptop', 'full', 0)
     train = make_imbalanced(balanced, counts=keep_counts(balanced, (args.minority,), 10.0, 'cut', ()), seed=0)
     name = train.classes[args.minority]
     print(f"{len(train)} training images, {train.counts()[args.minority].item()} of {name}; {len(test)} test images; "
           f"{torch.get_num_threads()} CPU threads")
+    configs = [(int(c[0]), int(c[1]), float(c[2]), c[3], c[4] if len(c) > 4 else 'constant') for c in (c.split(',') for c in args.configs)]
     for ovs in args.oversamplers:
         extra = None if ovs == 'none' else oversample(train, ovs, 'mean', classes=[args.minority], seed=0)
-        for epochs, batch, lr in CONFIGS:
+        reference = None
+        for epochs, batch, lr, prec, schedule in configs:
             runs = []
-            for seed in (0, 1):
+            for seed in range(args.seeds):
+                preset = get_preset('laptop', clf_epochs=epochs, clf_batch=batch, clf_precision=prec, clf_schedule=schedule)
                 t0 = time.perf_counter()
-                clf = fit_classifier(train, 'cnn2', extra=extra, preset=get_preset('laptop', clf_epochs=epochs, clf_batch=batch),
-                                     seed=seed, lr=lr, progress=False)
+                clf = fit_classifier(train, 'cnn2', extra=extra, preset=preset, seed=seed, lr=lr, progress=False)
                 t1 = time.perf_counter(); result = evaluate(clf, test); t2 = time.perf_counter()
                 runs.append((t1 - t0, t2 - t1, class_recall(result, name), result['macro_f1']))
             a = np.array(runs)
-            print(f"{ovs:10s} epochs {epochs} batch {batch:3d} lr {lr:g}: fit {a[:, 0].mean():5.2f} s, evaluate {a[:, 1].mean():4.2f} s, "
-                  f"{name} recall {a[:, 2].mean():.3f}, macro F1 {a[:, 3].mean():.3f}")
-
+            reference = a if reference is None else reference
+            d = a[:, 2:] - reference[:, 2:]                                   # paired by seed
+            print(f"{ovs:6s} epochs {epochs} batch {batch:3d} lr {lr:g} {schedule} {prec}: fit {a[:, 0].mean():5.2f} s, evaluate "
+                  f"{a[:, 1].mean():4.2f} s, {name} recall {a[:, 2].mean():.3f} ± {a[:, 2].std(ddof=1):.3f} "
+                  f"(change {d[:, 0].mean():+.3f} ± {d[:, 0].std(ddof=1):.3f}), macro F1 {a[:, 3].mean():.4f} ± "
+                  f"{a[:, 3].std(ddof=1):.4f} (change {d[:, 1].mean():+.4f} ± {d[:, 1].std(ddof=1):.4f})", flush=True)
 
 if __name__ == '__main__':
     main()
