@@ -60,7 +60,7 @@ def _studies() -> list:
 
 # %% ../nbs/15_cli.ipynb #0b2988a2
 def _print_tables(out:Path):
-    from imbgan_nb.experiments import read_rows, study_tables, write_report
+    from imbgan_nb.runs import read_rows, study_tables, write_report
     write_report(out)
     for name, table in study_tables(read_rows(out)).items():
         print(f"\n{name}:\n{table.to_string()}")
@@ -95,11 +95,12 @@ def main(argv:list|None=None) -> int:
         elif args.command == 'analyze':
             import matplotlib; matplotlib.use('Agg')
             from imbgan_nb.imbalance import analyze
-            from imbgan_nb.experiments import check_run_folder
+            from imbgan_nb.runs import check_run_folder
             analyze(args.dataset, args.protocol, args.root, check_run_folder(args.out), args.seed)
         elif args.command == 'run':
             import matplotlib; matplotlib.use('Agg')
-            from imbgan_nb.experiments import check_run_folder, run_study, study_scenarios
+            from imbgan_nb.experiments import study_scenarios
+            from imbgan_nb.runs import check_run_folder, run_study
             only = [s.strip() for s in args.only.split('|')] if args.only else None
             scenarios = study_scenarios(args.study, args.preset, args.seeds, only)     # validates study, preset, seeds, names
             device = get_device(args.device)
@@ -109,7 +110,7 @@ def main(argv:list|None=None) -> int:
             _print_tables(out)
         elif args.command == 'report':
             import matplotlib; matplotlib.use('Agg')
-            from imbgan_nb.experiments import read_meta
+            from imbgan_nb.runs import read_meta
             out = Path(args.folder)
             read_meta(out)                                  # a clear error for a folder that is not a run folder
             _print_tables(out)

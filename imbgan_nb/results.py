@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 
 import imbgan_nb
-from .experiments import STUDIES, read_meta, read_rows
+from .experiments import STUDIES
+from .runs import read_meta, read_rows
 
 # %% ../nbs/16_results.ipynb #d35086e3
 PAPER_TABLE1_FMNIST = {   # Mullick et al. (2019), Table 1, Fashion-MNIST: (CE ACSA, CE GM, LS ACSA, LS GM), mean ± std over 10 runs

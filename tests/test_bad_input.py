@@ -12,7 +12,8 @@ from imbgan_nb.data import load_dataset
 from imbgan_nb.readers import DatasetFileError, write_idx
 from imbgan_nb.imbalance import make_imbalanced
 from imbgan_nb.dcgan import make_dcgan
-from imbgan_nb.experiments import Scenario, read_rows
+from imbgan_nb.experiments import Scenario
+from imbgan_nb.runs import read_rows
 from imbgan_nb.lab import LabSettings, keep_counts
 from imbgan_nb.quality import _load_extractor
 from imbgan_nb.training import CHECKPOINT_KIND, load_checkpoint, train_gan
@@ -91,7 +92,7 @@ def test_a_gan_with_an_absurd_learning_rate_stops(digits):
 
 def test_training_faults_reach_the_command_as_one_line(monkeypatch, capsys, tmp_path):
     def diverged(*a, **k): raise FloatingPointError("dcgan: d_loss 3e+07 in epoch 4: training diverged. Lower the learning rates.")
-    monkeypatch.setattr('imbgan_nb.experiments.run_study', diverged)
+    monkeypatch.setattr('imbgan_nb.runs.run_study', diverged)
     assert cli.main(['run', 'demo', '--preset', 'ci', '--out', str(tmp_path/'run'), '--quiet']) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'training diverged' in err[0]

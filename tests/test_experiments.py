@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from imbgan_nb.experiments import Scenario, read_rows, study_scenarios
+from imbgan_nb.experiments import Scenario, study_scenarios
+from imbgan_nb.runs import read_rows
 
 
 def test_study_002_reports_the_four_reduced_classes_in_every_row():
