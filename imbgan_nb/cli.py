@@ -6,7 +6,7 @@
 __all__ = ['EPILOG', 'KIT_ERRORS', 'build_parser', 'main', 'console']
 
 # %% ../nbs/15_cli.ipynb #f7afa31b
-import argparse, json, sys
+import argparse, sys
 from pathlib import Path
 
 from .core import PRESETS, get_device

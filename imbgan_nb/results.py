@@ -8,7 +8,6 @@ __all__ = ['PAPER_TABLE1_FMNIST', 'PAPERS', 'table1_cell', 'beside_paper', 'Pape
            'plot_beside_paper']
 
 # %% ../nbs/16_results.ipynb #098c3745
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,6 @@ import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 
 import imbgan_nb
-from .experiments import STUDIES
 from .runs import read_meta, read_rows
 
 # %% ../nbs/16_results.ipynb #d35086e3
