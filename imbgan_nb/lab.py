@@ -16,14 +16,13 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import torch
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
-from .core import Preset, check_seed, get_device, get_preset, native_bf16
-from .data import DATASETS, ImageSet, dataset_here, load_dataset
+from .core import Preset, check_seed, get_preset, native_bf16
+from .data import DATASETS, ImageSet, concat_sets, dataset_here, load_dataset
 from .imbalance import PROTOCOLS, Protocol, imbalance_ratio, make_imbalanced, subsample, take_per_class
-from .experiments import GAN_OVERSAMPLERS, OVERSAMPLERS, Scenario, classes_to_fill, check_target, make_synthetic, train_and_score
+from .experiments import GAN_OVERSAMPLERS, Scenario, classes_to_fill, check_target, make_synthetic, train_and_score
 from .gans import GAN_KINDS, minority_gan
 from .tasks import make_task
 from .quality import feature_extractor, show_nearest
@@ -214,9 +213,6 @@ class LabResult:
     baseline: dict             # the row of the same cut without oversampling
     seconds: dict              # wall time of each step
 
-def _empty_extra(train:ImageSet, name:str) -> ImageSet:
-    return ImageSet(torch.empty(0, *train.shape, dtype=torch.uint8), torch.empty(0, dtype=torch.int64), train.classes, name, 'synthetic')
-
 def run_lab(s:LabSettings,
             preset:Preset|str|None=None,  # default: get_preset()
             device=None,
@@ -271,7 +267,7 @@ def _minority_with_extra(res:LabResult) -> int|None:
 def lab_figures(res:LabResult) -> dict:
     "{name: matplotlib Figure}: distribution, real vs synthetic, nearest training images, confusion matrices."
     s, train = res.settings, res.train
-    extra = res.extra if res.extra is not None else _empty_extra(train, f"{train.name}+none")
+    extra = res.extra if res.extra is not None else concat_sets([], like=train, name=f"{train.name}+none", split='synthetic')
     figs = {'distribution': plot_balance(train, extra)}
     c = _minority_with_extra(res)
     if c is not None:

@@ -37,7 +37,7 @@ class Lab:
         import ipywidgets as W
         self.preset, self.device, self.background = get_preset(preset), device, background
         self.baselines, self.history, self.result, self.error, self.png = {}, [], None, None, {}
-        self.requested = self.finished = self.skipped = 0
+        self.finished = self.skipped = 0
         self._latest, self._job, self._wake, self._idle = Latest(), None, threading.Event(), threading.Condition()
         self._handled, self._started, self._syncing, self._worker = 0, 0, False, None
         datasets = available_datasets()
@@ -75,6 +75,11 @@ class Lab:
         self.request()
         self.wait()      # the first update before the cell ends: its figures never leak into the cell's own output
 
+    @property
+    def requested(self) -> int:
+        "Requests made so far (every control change, and the first update), as numbered by `Latest`."
+        return self._latest.n
+
     def _class_options(self, ds:str) -> list: return [(n, i) for i, n in enumerate(DATASETS[ds][0])]
 
     def settings(self) -> LabSettings:
@@ -97,7 +102,6 @@ class Lab:
     def request(self):
         "Ask for an update with the current settings; an older one still running is dropped when it finishes."
         i = self._latest.new()
-        self.requested += 1
         try:
             s = self.settings()
             self._prepare_generators(s)
