@@ -141,3 +141,20 @@ def test_mlp_scenarios_play_gamo_on_flattened_pixels(monkeypatch):
     assert 0 <= row['acsa'] <= 1 and 0 <= base['acsa'] <= 1
     assert {s.classifier for s in study_scenarios('003m', 'ci')} == {'gamo_mlp'}
     assert {s.dataset for s in study_scenarios('003m', 'ci')} == {'mnist'}
+
+
+def test_the_generator_steps_class_by_class_and_moves_only_that_class_block():
+    from imbgan_nb.gamo import ConvexGenerator, ConditionalDiscriminator, GamoGame, gamo_head
+    torch.manual_seed(0)
+    G = ConvexGenerator({1: 5, 2: 3}, n_classes=3, dim=4, latent_dim=6, hidden=(8, 8))
+    game = GamoGame(gamo_head(4, 3, hidden=(8, 8)), G, ConditionalDiscriminator(4, 3), torch.tensor([0.6, 0.25, 0.15]),
+                    batch=8, rng=torch.Generator().manual_seed(0))
+    assert set(game.opt_G_M) == set(game.opt_G_D) == {1, 2} and game.opt_G_M[1] is not game.opt_G_M[2]
+    bank, igu, ctmu = torch.randn(8, 4), G.igu.weight.detach().clone(), G.layers[0].weight.detach().clone()
+    loss = G.for_class(torch.randn(3, 6), torch.full((3,), 2), 2, bank).pow(2).sum()
+    game.opt_G_M[2].zero_grad(); loss.backward(); game.opt_G_M[2].step()
+    moved = (G.igu.weight.detach() != igu).any(1)
+    assert not moved[:5].any() and moved[5:].all() and (G.layers[0].weight.detach() != ctmu).any()
+    x, y = torch.randn(16, 4), torch.tensor([0] * 10 + [1] * 4 + [2] * 2)
+    losses = game.play(x, y, bank)
+    assert losses.shape == (6,) and torch.isfinite(losses).all() and (G.igu.weight.detach() != igu).any(1).all()
