@@ -243,7 +243,8 @@ class GamoGame:
     def __init__(self, head:nn.Module, generator:ConvexGenerator, discriminator:ConditionalDiscriminator|None,
                  priors:torch.Tensor,  # (K,) P_i, on the device
                  loss:str='ls', batch:int=32, lr:float=2e-4, beta1:float=0.5,
-                 rng:torch.Generator|None=None):  # on the device
+                 rng:torch.Generator|None=None,   # on the device
+                 class_steps:bool=True):          # G's steps class by class (the authors' code); False: one step for all classes
         if loss not in GAMO_LOSSES: raise ValueError(f"Unknown GAMO loss {loss!r}: choose one of {', '.join(GAMO_LOSSES)}.")
         self.M, self.G, self.D, self.priors, self.loss, self.batch, self.rng = head, generator, discriminator, priors, loss, batch, rng
         self.opt_M = _adam(head.parameters(), lr, beta1)
@@ -253,11 +254,14 @@ class GamoGame:
         # G is updated class by class, as the authors' code does (one compiled Keras model per class and per player, each
         # with its own Adam moments): every minority class has its own optimiser for the step via M and the one via D
         self.classes = list(generator.class_sizes)                      # Python ints: looping over them never syncs
-        self.opt_G_M = {c: _adam(generator.parameters(), lr, beta1) for c in self.classes}
-        self.opt_G_D = {c: _adam(generator.parameters(), lr, beta1) for c in self.classes} if discriminator is not None else {}
+        # (class_steps=False, the kit's earlier version: all classes in one step, one optimiser per player, as one "class" None)
+        self.class_steps = class_steps
+        groups = {c: [c] for c in self.classes} if class_steps else {None: self.classes}
+        self.opt_G_M = {g: _adam(generator.parameters(), lr, beta1) for g in groups}
+        self.opt_G_D = {g: _adam(generator.parameters(), lr, beta1) for g in groups} if discriminator is not None else {}
         dev = priors.device
-        self.gen_labels = {c: torch.full((self.per_class,), c, dtype=torch.long, device=dev) for c in self.classes}
-        self.complement = {c: 1 - F.one_hot(y, self.K).float() for c, y in self.gen_labels.items()}   # M: give c's points to any other class
+        self.gen_labels = {g: torch.tensor(cs, device=dev).repeat_interleave(self.per_class) for g, cs in groups.items()}
+        self.complement = {g: 1 - F.one_hot(y, self.K).float() for g, y in self.gen_labels.items()}   # M: give the points to any other class
 
     def _noise(self, n): return torch.randn(n, self.G.latent_dim, device=self.priors.device, generator=self.rng)
     def _smooth(self, n, low): return low + 0.1 * torch.rand(n, device=self.priors.device, generator=self.rng)
@@ -292,13 +296,14 @@ class GamoGame:
         # a step towards M's ones' complement, then, on the same z, a step towards D's "real"
         M.requires_grad_(False)
         if D is not None: D.requires_grad_(False)
-        for c in self.classes:
-            y_gen, z = self.gen_labels[c], self._noise(self.per_class)
-            l = target_loss(F.softmax(M(G.for_class(z, y_gen, c, bank)), 1), self.complement[c].to(x.dtype), kind)
-            _step(self.opt_G_M[c], l); sums[4] += l.detach() / len(self.classes)
+        make = (lambda z, y, c: G.for_class(z, y, c, bank)) if self.class_steps else (lambda z, y, c: G(z, y, bank))
+        for c, y_gen in self.gen_labels.items():
+            z = self._noise(len(y_gen))
+            l = target_loss(F.softmax(M(make(z, y_gen, c)), 1), self.complement[c].to(x.dtype), kind)
+            _step(self.opt_G_M[c], l); sums[4] += l.detach() / len(self.gen_labels)
             if D is not None:
-                l = target_loss(D(G.for_class(z, y_gen, c, bank), y_gen), torch.ones_like(y_gen, dtype=x.dtype), kind)
-                _step(self.opt_G_D[c], l); sums[5] += l.detach() / len(self.classes)
+                l = target_loss(D(make(z, y_gen, c), y_gen), torch.ones_like(y_gen, dtype=x.dtype), kind)
+                _step(self.opt_G_D[c], l); sums[5] += l.detach() / len(self.gen_labels)
         M.requires_grad_(True)
         if D is not None: D.requires_grad_(True)
 
@@ -359,6 +364,7 @@ def fit_gamo(train:ImageSet,              # the imbalanced training set
              seed:int=0,
              device=None,
              batch_norm:bool=True,        # class-wise batch norm in G's cTMU (the authors' code); False shows the collapse
+             class_steps:bool=True,       # G's steps class by class (the authors' code); False: one step for all minority classes
              latent_dim:int=100,
              lr:float=2e-4, beta1:float=0.5,  # Adam for every player, as the authors' code
              progress:bool=True,
@@ -392,7 +398,7 @@ def fit_gamo(train:ImageSet,              # the imbalanced training set
         G = ConvexGenerator({c: len(m) for c, m in result.members.items()}, K, net.dim, latent_dim,
                             batch_norm=batch_norm, convex=convex).to(device)
         D = ConditionalDiscriminator(net.dim, K).to(device) if discriminator else None
-        players = GamoGame(net.head, G, D, priors, loss, b, lr, beta1, rng)
+        players = GamoGame(net.head, G, D, priors, loss, b, lr, beta1, rng, class_steps)
         opt_F = _adam(net.extractor.parameters(), lr, beta1) if variant == 'conv' else None
         points = None
         for epoch in bar:

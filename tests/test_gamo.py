@@ -158,3 +158,5 @@ def test_the_generator_steps_class_by_class_and_moves_only_that_class_block():
     x, y = torch.randn(16, 4), torch.tensor([0] * 10 + [1] * 4 + [2] * 2)
     losses = game.play(x, y, bank)
     assert losses.shape == (6,) and torch.isfinite(losses).all() and (G.igu.weight.detach() != igu).any(1).all()
+    joint = GamoGame(gamo_head(4, 3, hidden=(8, 8)), G, None, torch.tensor([0.6, 0.25, 0.15]), batch=8, class_steps=False)
+    assert list(joint.opt_G_M) == [None] and joint.opt_G_D == {} and joint.gen_labels[None].tolist() == [1, 1, 1, 2, 2, 2]
