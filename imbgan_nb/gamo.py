@@ -254,11 +254,12 @@ class GamoGame:
         # G is updated class by class, as the authors' code does (one compiled Keras model per class and per player, each
         # with its own Adam moments): every minority class has its own optimiser for the step via M and the one via D
         self.classes = list(generator.class_sizes)                      # Python ints: looping over them never syncs
-        # (class_steps=False, the kit's earlier version: all classes in one step, one optimiser per player, as one "class" None)
+        # (class_steps=False, the kit's earlier version: all classes in one step, with one optimiser, as one "class" None)
         self.class_steps = class_steps
         groups = {c: [c] for c in self.classes} if class_steps else {None: self.classes}
         self.opt_G_M = {g: _adam(generator.parameters(), lr, beta1) for g in groups}
-        self.opt_G_D = {g: _adam(generator.parameters(), lr, beta1) for g in groups} if discriminator is not None else {}
+        self.opt_G_D = ({} if discriminator is None else                 # the earlier version: one Adam for both of G's steps
+                        {g: _adam(generator.parameters(), lr, beta1) for g in groups} if class_steps else self.opt_G_M)
         dev = priors.device
         self.gen_labels = {g: torch.tensor(cs, device=dev).repeat_interleave(self.per_class) for g, cs in groups.items()}
         self.complement = {g: 1 - F.one_hot(y, self.K).float() for g, y in self.gen_labels.items()}   # M: give the points to any other class
