@@ -101,6 +101,8 @@ class ConvexGenerator(nn.Module):
         slot = torch.full((n_classes,), -1, dtype=torch.long); slot[minority] = torch.arange(len(minority))
         self.register_buffer('slot', slot)                                                  # class -> its IGU's index
         self.slot_of = {c: k for k, c in enumerate(self.class_sizes)}                       # the same, as Python ints (no device sync)
+        ends = torch.tensor(list(self.class_sizes.values())).cumsum(0).tolist()
+        self.blocks = {c: slice(e - n, e) for (c, n), e in zip(self.class_sizes.items(), ends)}   # class -> its rows of the bank
         sizes = (latent_dim + n_classes, *hidden)
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
         self.norms = nn.ModuleList(ClassBatchNorm(b, n_classes) if batch_norm else nn.Identity() for b in sizes[1:])
@@ -132,11 +134,8 @@ class ConvexGenerator(nn.Module):
 
     def block(self, cls:int) -> slice:
         "Rows of the bank (and outputs of the IGU layer) that belong to minority class `cls`."
-        start = 0
-        for c, n in self.class_sizes.items():
-            if c == cls: return slice(start, start + n)
-            start += n
-        raise ValueError(f"class {cls} has no IGU: choose one of {list(self.class_sizes)}.")
+        if cls not in self.blocks: raise ValueError(f"class {cls} has no IGU: choose one of {list(self.class_sizes)}.")
+        return self.blocks[cls]
 
     def for_class(self, z:torch.Tensor, # (B, latent_dim) standard normal
                   y:torch.Tensor,       # (B,) all equal to `cls` (on the device, made once by the caller)
@@ -144,7 +143,7 @@ class ConvexGenerator(nn.Module):
         "The same points as `forward` when every point is of class `cls`, computing only class `cls`'s IGU block (n_cls outputs, not sum n_i)."
         t = self.transient(z, y)
         if not self.convex: return torch.tanh(t @ self.head_w[self.slot_of[cls]] + self.head_b[self.slot_of[cls]])
-        s = self.block(cls)
+        s = self.blocks[cls]
         return F.softmax(F.linear(t, self.igu.weight[s], self.igu.bias[s]), dim=1) @ bank[s]
 
     def forward(self, z:torch.Tensor,   # (B, latent_dim) standard normal
@@ -253,10 +252,10 @@ class GamoGame:
         self.per_class = math.ceil(batch / self.K)                      # the authors' ceil(b / c) points per minority class for G
         # G is updated class by class, as the authors' code does (one compiled Keras model per class and per player, each
         # with its own Adam moments): every minority class has its own optimiser for the step via M and the one via D
-        self.classes = list(generator.class_sizes)                      # Python ints: looping over them never syncs
-        # (class_steps=False, the kit's earlier version: all classes in one step, with one optimiser, as one "class" None)
+        # (class_steps=False, the kit's earlier version: all classes in one step, with one optimiser, as one "class" None);
+        # the groups are Python ints, so looping over them never syncs
         self.class_steps = class_steps
-        groups = {c: [c] for c in self.classes} if class_steps else {None: self.classes}
+        groups = {c: [c] for c in generator.class_sizes} if class_steps else {None: list(generator.class_sizes)}
         self.opt_G_M = {g: _adam(generator.parameters(), lr, beta1) for g in groups}
         self.opt_G_D = ({} if discriminator is None else                 # the earlier version: one Adam for both of G's steps
                         {g: _adam(generator.parameters(), lr, beta1) for g in groups} if class_steps else self.opt_G_M)

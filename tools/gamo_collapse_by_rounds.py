@@ -8,7 +8,7 @@ import argparse, dataclasses, time
 
 import torch
 
-from imbgan_nb.experiments import SIZES_003, Scenario, prepare_data
+from imbgan_nb.experiments import prepare_data, study_scenarios
 from imbgan_nb.gamo import GAMO_LOSSES, collapse_report, fit_gamo
 
 
@@ -21,8 +21,8 @@ def main():
     ap.add_argument('--threads', type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    sc = Scenario('003', 'GAMO', 'fashion_mnist', 'gamo_ir100', 'gamo', 'majority', 'gamo_cn', 'laptop', args.seed,
-                  overrides=SIZES_003['laptop'], loss=args.loss)
+    name = f"GAMO ({args.loss.upper()})"                              # study 003's own scenario, at the asked seed
+    sc = dataclasses.replace(study_scenarios('003', 'laptop', only=[name])[0], seed=args.seed)
     train, _, _ = prepare_data(sc)
     for rounds in args.rounds:
         t0 = time.perf_counter()
