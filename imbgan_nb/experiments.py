@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['GAN_OVERSAMPLERS', 'GAMO_OVERSAMPLERS', 'OVERSAMPLERS', 'GAMO_CLASSIFIERS', 'SIZES_003', 'TUNED_CNN2_EPOCHS',
-           'SIZES_000', 'SIZES_001', 'SIZES_002', 'STUDIES', 'check_target', 'Scenario', 'prepare_data',
+           'SIZES_000', 'SIZES_001', 'SIZES_002', 'ROUNDS_003G', 'STUDIES', 'check_target', 'Scenario', 'prepare_data',
            'classes_to_fill', 'make_synthetic', 'train_and_score', 'run_scenario', 'study_scenarios']
 
 # %% ../nbs/13_experiments.ipynb #5a5e18e5
@@ -198,6 +198,14 @@ def _rows_003(preset, seed):
     return rows + [Scenario('003', 'Kit cnn2 (tuned)', 'fashion_mnist', 'gamo_ir100', 'none', 'majority', 'cnn2', preset, seed,
                             overrides=tuned, loss='ls')]
 
+ROUNDS_003G = {'ci': 2, 'laptop': 20, 'paper': 89}   # the longer game: twice study 003's 10 laptop rounds; ci and paper as in 003
+
+def _rows_003g(preset, seed):
+    "Study 003's Baseline CN and GAMO (LS), both at `ROUNDS_003G` rounds: does a longer game spread GAMO's convex weights?"
+    return [Scenario('003g', sc.name, sc.dataset, sc.protocol, sc.oversampler, sc.target, sc.classifier, preset, seed,
+                     overrides=sc.overrides + (('clf_epochs', ROUNDS_003G[preset]),), loss=sc.loss)
+            for sc in _rows_003(preset, seed) if sc.name in ('Baseline CN', 'GAMO (LS)')]
+
 STUDIES = {
     '000': ('Fashion-MNIST, Sneakers cut by 90%: baseline vs vanilla GAN vs WGAN-GP (student report 000)',
             lambda preset, seed: [Scenario('000', name, 'fashion_mnist', 'sneaker_10pct', ovs, 'mean', 'cnn2', preset, seed,
@@ -220,6 +228,8 @@ STUDIES = {
                                                            ('WGAN', 'fmnist_multiclass', 'wgan_gp')]]),
     '003': ("Fashion-MNIST IR 100 at the paper's counts: Baseline CN, SMOTE+CN, Augment+CN, cDCGAN+CN, cG+CN, cG+D+CN, GAMO\\D, "
             "GAMO (CE, LS) on GAMO's own F and M (Table 1), and the kit's tuned cnn2", _rows_003),
+    '003g': ("Study 003's Baseline CN and GAMO (LS) with a longer game: 20 rounds at the laptop preset instead of 10, "
+             "to see whether GAMO's convex weights spread with training", _rows_003g),
     '003m': ("MNIST IR 100, flattened pixels, LS classifiers: Baseline CN, SMOTE+CN, cGAN+CN, cG+CN, cG+D+CN, GAMO\\D, GAMO (GAMO's Table 1, MNIST)",
              lambda preset, seed: [Scenario('003m', name, 'mnist', 'gamo_ir100', ovs, 'majority', 'gamo_mlp', preset, seed,
                                             overrides=SIZES_003[preset], loss='ls')

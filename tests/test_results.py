@@ -11,7 +11,8 @@ from imbgan_nb.results import PAPERS, beside_source, committed_runs, paired_delt
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = {'000_laptop': ('000', 'fashion_mnist', 3), '001d_laptop': ('001d', 'digits', 3),
-            '002_laptop': ('002', 'fashion_mnist', 3), '003_laptop': ('003', 'fashion_mnist', 5)}
+            '002_laptop': ('002', 'fashion_mnist', 3), '003_laptop': ('003', 'fashion_mnist', 5),
+            '003g_laptop': ('003g', 'fashion_mnist', 5)}
 
 
 def test_results_root_is_the_repositorys():
