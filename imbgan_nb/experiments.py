@@ -9,7 +9,7 @@ __all__ = ['GAN_OVERSAMPLERS', 'GAMO_OVERSAMPLERS', 'OVERSAMPLERS', 'GAMO_CLASSI
 
 # %% ../nbs/13_experiments.ipynb #5a5e18e5
 import time
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -202,8 +202,7 @@ ROUNDS_003G = {'ci': 2, 'laptop': 20, 'paper': 89}   # the longer game: twice st
 
 def _rows_003g(preset, seed):
     "Study 003's Baseline CN and GAMO (LS), both at `ROUNDS_003G` rounds: does a longer game spread GAMO's convex weights?"
-    return [Scenario('003g', sc.name, sc.dataset, sc.protocol, sc.oversampler, sc.target, sc.classifier, preset, seed,
-                     overrides=sc.overrides + (('clf_epochs', ROUNDS_003G[preset]),), loss=sc.loss)
+    return [replace(sc, study='003g', overrides=sc.overrides + (('clf_epochs', ROUNDS_003G[preset]),))
             for sc in _rows_003(preset, seed) if sc.name in ('Baseline CN', 'GAMO (LS)')]
 
 STUDIES = {

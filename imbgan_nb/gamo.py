@@ -262,6 +262,7 @@ class GamoGame:
         dev = priors.device
         self.gen_labels = {g: torch.tensor(cs, device=dev).repeat_interleave(self.per_class) for g, cs in groups.items()}
         self.complement = {g: 1 - F.one_hot(y, self.K).float() for g, y in self.gen_labels.items()}   # M: give the points to any other class
+        self.real = {g: torch.ones(len(y), device=dev) for g, y in self.gen_labels.items()}               # D: call them real
 
     def _noise(self, n): return torch.randn(n, self.G.latent_dim, device=self.priors.device, generator=self.rng)
     def _smooth(self, n, low): return low + 0.1 * torch.rand(n, device=self.priors.device, generator=self.rng)
@@ -302,7 +303,7 @@ class GamoGame:
             l = target_loss(F.softmax(M(make(z, y_gen, c)), 1), self.complement[c].to(x.dtype), kind)
             _step(self.opt_G_M[c], l); sums[4] += l.detach() / len(self.gen_labels)
             if D is not None:
-                l = target_loss(D(make(z, y_gen, c), y_gen), torch.ones_like(y_gen, dtype=x.dtype), kind)
+                l = target_loss(D(make(z, y_gen, c), y_gen), self.real[c].to(x.dtype), kind)
                 _step(self.opt_G_D[c], l); sums[5] += l.detach() / len(self.gen_labels)
         M.requires_grad_(True)
         if D is not None: D.requires_grad_(True)
