@@ -96,7 +96,11 @@ def main(argv:list|None=None) -> int:
             import matplotlib; matplotlib.use('Agg')
             from imbgan_nb.imbalance import analyze
             from imbgan_nb.runs import check_run_folder
-            analyze(args.dataset, args.protocol, args.root, check_run_folder(args.out), args.seed)
+            fresh = not Path(args.out).exists()
+            try: analyze(args.dataset, args.protocol, args.root, check_run_folder(args.out), args.seed)
+            except Exception:                               # bad input: leave no empty folder behind
+                if fresh and Path(args.out).is_dir() and not any(Path(args.out).iterdir()): Path(args.out).rmdir()
+                raise
         elif args.command == 'run':
             import matplotlib; matplotlib.use('Agg')
             from imbgan_nb.experiments import study_scenarios

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['DEVICE_ENV', 'DEVICE_KINDS', 'LOSS_BOUND', 'PRESETS', 'PRESET_ENV', 'PRECISIONS', 'device_available', 'get_device',
            'check_seed', 'device_generator', 'seed_everything', 'write_atomic', 'load_tensors', 'Preset', 'get_preset',
-           'native_bf16', 'autocast', 'one_thread_per_notebook', 'RunClock']
+           'native_bf16', 'autocast', 'one_thread_per_notebook', 'run_environment', 'RunClock']
 
 # %% ../nbs/00_core.ipynb #1a4077f9
 import hashlib, os, random, time
@@ -164,13 +164,23 @@ def autocast(device, precision:str='fp32'):
 
 # %% ../nbs/00_core.ipynb #7eaf196a
 def one_thread_per_notebook() -> bool:
-    "Under `nbdev_test` (`IN_TEST` set: one notebook per core at once) give torch one intra-op thread; True if it did."
-    if os.environ.get('IN_TEST') and torch.get_num_threads() > 1:
-        torch.set_num_threads(1)
+    """Under `nbdev_test` (`IN_TEST` set: one notebook per core at once) give torch one intra-op thread, or
+    `$IMBGAN_TEST_THREADS` to try another count (another order of every sum); True if it changed the setting."""
+    want = int(os.environ.get('IMBGAN_TEST_THREADS') or 1)
+    if os.environ.get('IN_TEST') and torch.get_num_threads() != want:
+        torch.set_num_threads(want)
         return True
     return False
 
 one_thread_per_notebook()
+
+# %% ../nbs/00_core.ipynb #8f4a9cfc
+def run_environment(device=None) -> dict:
+    "What decides a run's exact numbers besides the code and the seed: torch's version, its threads, the CPU kernel, and the GPU if one ran it."
+    device = get_device(device)
+    env = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'cpu_kernel': torch.backends.cpu.get_cpu_capability()}
+    if device.type == 'cuda': env['gpu'] = torch.cuda.get_device_name(device)
+    return env
 
 # %% ../nbs/00_core.ipynb #4e46a950
 class RunClock:

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import torch
 import matplotlib.pyplot as plt
-from fastcore.script import call_parse
 
 from .core import Preset, get_preset, seed_everything
 from .readers import (CIFAR_STEMS, CIFAR10_CLASSES, IDX_STEMS, DatasetFileError, find_idx_file, load_digits_28,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import check_seed, get_preset, write_atomic
+from .core import check_seed, get_preset, run_environment, write_atomic
 from .data import DIGITS_SIZES, concat_sets, load_dataset
 from .imbalance import get_protocol, subsample
 from .classifier import evaluate, fit_classifier
@@ -156,7 +156,7 @@ def train_and_score(sc:Scenario, train, test, extra=None, quality:dict|None=None
            'n_real': clf.n_real, 'n_synthetic': clf.n_extra, 'n_test': len(test), 'quality': quality or {}, 'generator': generator,
            'per_class': result['per_class'], 'confusion': result['confusion'],
            'seconds': {**{k: seconds[k] for k in ('data', 'synthetic', 'classifier')}, 'total': sum(seconds[k] for k in ('data', 'synthetic', 'classifier'))},
-           'device': str(clf.device)}
+           'device': str(clf.device), 'environment': run_environment(clf.device)}
     return _plain(row)
 
 def run_scenario(sc:Scenario, out:Path|str|None=None, device=None, progress:bool=True) -> dict:

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'select_per_class', 'make_imbalanced', 'take_per_class', 'subsample', 'Protocol', 'get_protocol',
-           'imbalance_ratio', 'imbalance_table', 'describe_imbalance', 'plot_class_counts', 'analyze', 'imbgan_analyze']
+           'imbalance_ratio', 'imbalance_table', 'describe_imbalance', 'plot_class_counts', 'analyze']
 
 # %% ../nbs/01a_imbalance.ipynb #6526acdb
 from dataclasses import dataclass
@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import torch
 import matplotlib.pyplot as plt
-from fastcore.script import call_parse
 
 from .core import seed_everything
 from .data import ImageSet, class_permutation, load_dataset, short_path, show_class, show_class_grid
@@ -192,14 +191,3 @@ def analyze(dataset:str='digits', protocol:str='sneaker_10pct', root:str|None=No
         print(f"test split: {len(test)} images, {test.counts().tolist()} per class")
         print(f"wrote {', '.join(['class_counts.csv', 'kept_train_indices.txt', *figures])} to {out}")
     return table
-
-@call_parse
-def imbgan_analyze(dataset:str='digits',           # fashion_mnist, mnist, cifar10 or digits (embedded, no download)
-                   protocol:str='sneaker_10pct',   # sneaker_10pct, mnist0_300, fmnist_multiclass or gamo_ir100
-                   root:str=None,                  # folder holding the dataset's files (default: cache, system, download)
-                   out:str='imbgan_runs/analysis', # folder for the table, figures and manifest
-                   seed:int=0):                    # seed of the images kept
-    "Print the per-class counts and imbalance ratio of DATASET under PROTOCOL, and plot them to files in OUT."
-    import matplotlib; matplotlib.use('Agg')
-    try: analyze(dataset, protocol, root, out, seed)
-    except (ValueError, FileNotFoundError) as e: raise SystemExit(f"imbgan_analyze: {e}")

@@ -56,6 +56,11 @@ class WGANGP(GAN):
     penalty_weight = 10.0    # lambda
     knobs = GAN.knobs + ('penalty_weight',)   # recorded in checkpoints: another lambda is another model
 
+    def __init__(self, G, D, classes:tuple, image_shape:tuple, cls:int|None=None, latent_dim:int=100,
+                 lr_g:float=1e-4, lr_d:float=1e-4, betas:tuple=(0.5, 0.9),   # Gulrajani et al.'s Adam, not the DCGAN's
+                 device=None):
+        super().__init__(G, D, classes, image_shape, cls=cls, latent_dim=latent_dim, lr_g=lr_g, lr_d=lr_d, betas=betas, device=device)
+
     def d_loss(self, real, fake, labels):
         c_real, c_fake = self.discriminate(real), self.discriminate(fake.detach())
         gp = gradient_penalty(self.D, real, fake.detach())
@@ -67,4 +72,4 @@ class WGANGP(GAN):
 def make_wgan_gp(classes, cls, image_shape=(1, 28, 28), latent_dim:int=100, device=None) -> WGANGP:
     "A fresh WGAN-GP for class `cls`: DCGAN-style generator, batch-norm-free critic, Xavier init, Adam(1e-4, (0.5, 0.9))."
     G, D = init_xavier(DCGenerator(image_shape, latent_dim)), init_xavier(Critic(image_shape))
-    return WGANGP(G, D, classes, image_shape, cls=cls, latent_dim=latent_dim, lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.9), device=device)
+    return WGANGP(G, D, classes, image_shape, cls=cls, latent_dim=latent_dim, device=device)

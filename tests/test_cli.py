@@ -1,18 +1,18 @@
-"""The README's main job, run as a user runs it: the console script in a subprocess."""
+"""`imbgan analyze`, run as a user runs it: the console script in a subprocess."""
 import csv, os, shutil, subprocess, sys
 
 import pytest
 
 
 def run(*args, cwd):
-    exe = shutil.which('imbgan_analyze')
-    cmd = [exe] if exe else [sys.executable, '-c', 'from imbgan_nb.imbalance import imbgan_analyze; imbgan_analyze()']
+    exe = shutil.which('imbgan')
+    cmd = ([exe] if exe else [sys.executable, '-c', 'from imbgan_nb.cli import console; console()']) + ['analyze']
     env = {**os.environ, 'MPLBACKEND': 'Agg'}
     return subprocess.run(cmd + list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_console_script_is_installed():
-    assert shutil.which('imbgan_analyze'), "pip install -e . should install the imbgan_analyze command"
+    assert shutil.which('imbgan'), "pip install -e . should install the imbgan command"
 
 
 def test_analyze_digits_writes_table_and_figures(tmp_path):
