@@ -86,7 +86,12 @@ class RunLock:
     "Holds a run folder for one process: run.lock names the owner (pid, host); the OS frees it when the owner dies."
     def __init__(self, out:Path|str): self.path, self.file = Path(out)/LOCK, None
     def __enter__(self):
-        self.file = open(self.path, 'a+')
+        try: fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o644)   # never through a link
+        except OSError:
+            if not self.path.is_symlink(): raise
+            raise ValueError(f"{short_path(self.path)} is a symbolic link, and a run folder's lock must be a plain file: delete "
+                             "the link (a folder unpacked from someone else can carry one) and run again.") from None
+        self.file = os.fdopen(fd, 'r+')
         if not _try_lock(self.file):
             try: self.file.seek(0); owner = self.file.read().strip() or 'owner unknown'
             except OSError: owner = 'owner unknown'

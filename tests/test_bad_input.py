@@ -213,3 +213,17 @@ def test_a_study_killed_at_random_moments_ends_with_the_rows_of_an_uninterrupted
     res = imbgan(*args, '--out', 'killed', env=env, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert comparable(read_rows(tmp_path/'killed')) == comparable(read_rows(tmp_path/'whole'))
+
+
+def test_the_run_lock_is_never_opened_through_a_link(tmp_path):
+    "A run folder from someone else may carry run.lock as a link to any file the user can write: refused, the file untouched."
+    from imbgan_nb.runs import RunLock
+    outside = tmp_path/'precious.txt'; outside.write_text('keep me')
+    folder = tmp_path/'run'; folder.mkdir()
+    (folder/'run.lock').symlink_to(outside)
+    with pytest.raises(ValueError, match='is a symbolic link'):
+        with RunLock(folder): pass
+    assert outside.read_text() == 'keep me'
+    (folder/'run.lock').unlink()
+    with RunLock(folder): assert 'pid' in (folder/'run.lock').read_text()     # a plain lock works as before
+    assert (folder/'run.lock').read_text() == ''

@@ -7,6 +7,7 @@ from imbgan_nb.core import get_preset
 from imbgan_nb.data import to_unit_range
 from imbgan_nb.imbalance import get_protocol
 from imbgan_nb.classifier import evaluate, fit_classifier
+from imbgan_nb.core import run_environment
 from imbgan_nb.experiments import Scenario, run_scenario
 from imbgan_nb.gamo import fit_gamo, class_priors, classes_for_classifier, shortfall
 from imbgan_nb.gamo2pix import fit_gamo2pix
@@ -70,6 +71,7 @@ def test_gamo_scenario_runs_through_the_experiments_path(tmp_path):
                   overrides=(('data_fraction', 1.0), ('test_fraction', 1.0), ('clf_epochs', 2)), loss='ls')
     row = run_scenario(sc, out=tmp_path, device='cpu', progress=False)
     assert row['oversampler'] == 'gamo' and row['loss'] == 'ls' and row['n_synthetic'] == 0
+    assert row['environment'] == run_environment('cpu')          # what decides the row's last digits: torch, threads, kernel
     assert row['n_real'] == 96 + 48 + 24 + 18 + 12 + 8 + 5 + 2 + 1 + 1
     assert 0 <= row['gm'] <= row['acsa'] <= 1
     # every minority class reports how collapsed G is: the mean largest weight and the distinct vertices over 256 z
