@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['DEVICE_ENV', 'DEVICE_KINDS', 'LOSS_BOUND', 'PRESETS', 'PRESET_ENV', 'PRECISIONS', 'device_available', 'get_device',
-           'check_seed', 'device_generator', 'seed_everything', 'write_atomic', 'load_tensors', 'Preset', 'get_preset',
-           'native_bf16', 'autocast', 'one_thread_per_notebook', 'run_environment', 'RunClock']
+           'check_count', 'check_seed', 'device_generator', 'seed_everything', 'check_no_links', 'write_atomic',
+           'load_tensors', 'Preset', 'get_preset', 'native_bf16', 'autocast', 'one_thread_per_notebook',
+           'run_environment', 'RunClock']
 
 # %% ../nbs/00_core.ipynb #1a4077f9
-import hashlib, os, random, time
-from dataclasses import dataclass, replace, asdict
+import difflib, hashlib, os, random, time
+from dataclasses import dataclass, fields, replace, asdict
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,12 @@ def get_device(override:str|None=None, # 'cuda', 'cuda:N', 'mps' or 'cpu'; None:
 # %% ../nbs/00_core.ipynb #09f9472b
 LOSS_BOUND = 1e6   # a training loss beyond this has diverged, whatever the model: training stops with a clear error
 
+def check_count(name:str, value, minimum:int=1) -> int:
+    "`value` as an int of at least `minimum` (epochs, batch sizes, steps), or one line naming the parameter."
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}={value!r}: give a whole number of at least {minimum}.")
+    return int(value)
+
 def check_seed(seed) -> int:
     "`seed` as an int, or a clear error: seeds are whole numbers 0, 1, 2, ..."
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -67,11 +74,27 @@ def seed_everything(seed:int, # a non-negative integer
     return torch.Generator().manual_seed(seed)
 
 # %% ../nbs/00_core.ipynb #00fd4090
+def check_no_links(path,     # a file or folder the kit is about to write
+                   root,     # the folder it belongs to (a run folder, the cache, a pack)
+                  ) -> Path:
+    "`path`, if neither it nor any folder between `root` and it is a symbolic link; else one line naming the link and the fix."
+    path, root = Path(path), Path(root)
+    inside = root
+    for part in path.relative_to(root).parts:
+        inside = inside/part
+        if inside.is_symlink():
+            from imbgan_nb.data import short_path
+            raise ValueError(f"{short_path(inside)} is a symbolic link inside {short_path(root)}, and the kit writes nothing through a "
+                             "link (a folder from someone else can carry one pointing anywhere): delete the link and run again.")
+    return path
+
 def write_atomic(path,        # the file to (re)write
                  write,       # write(tmp_path): writes the whole content to the temporary path it is given
+                 root=None,   # the folder it belongs to: no link between it and `path` is followed
                 ):
     "Write a file whole or not at all: `write` fills a temporary file beside `path`, which is then renamed over it."
     path = Path(path)
+    check_no_links(path, root if root is not None else path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")   # one per process: parallel writers never share a half-file
     try:
         write(tmp)
@@ -111,8 +134,25 @@ class Preset:
     clf_schedule: str = 'constant'  # the classifier's learning rate over training: 'constant', or 'linear' (down to 0 at the last step)
     clf_precision: str = 'fp32'  # the classifier's arithmetic: 'fp32', or 'bf16' (where the hardware has it: see `native_bf16`)
 
+    def __post_init__(self):
+        "Every size checked at the door, by its name: a run never starts with a value that silently trains nothing."
+        for f in ('clf_epochs', 'clf_batch', 'gan_epochs', 'gan_batch', 'n_seeds', 'snapshot_every'): check_count(f, getattr(self, f))
+        for f in ('data_fraction', 'test_fraction'):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+                raise ValueError(f"{f}={v!r}: give a share of the images above 0 and at most 1.")
+        if isinstance(self.clf_lr, bool) or not isinstance(self.clf_lr, (int, float)) or not 0 < self.clf_lr < 10:
+            raise ValueError(f"clf_lr={self.clf_lr!r}: give a learning rate above 0 (1e-4 to 1e-2 is the useful range).")
+        if self.clf_schedule not in ('constant', 'linear'): raise ValueError(f"clf_schedule={self.clf_schedule!r}: 'constant' or 'linear'.")
+        if self.clf_precision not in ('fp32', 'bf16'): raise ValueError(f"clf_precision={self.clf_precision!r}: 'fp32' or 'bf16' (PRECISIONS).")
+
     def with_(self, **changes) -> 'Preset':
-        "A copy with some sizes changed, e.g. `preset.with_(clf_epochs=1)`."
+        "A copy with some sizes changed, e.g. `preset.with_(clf_epochs=1)`; an unknown name is refused with the closest one."
+        known = [f.name for f in fields(self)]
+        for name in changes:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                raise ValueError(f"{name!r} is not a preset size" + (f": did you mean {close[0]!r}?" if close else f"; the sizes are {', '.join(known[1:])}."))
         return replace(self, **changes)
 
     def cache_tag(self, fields:tuple|None=None) -> str:

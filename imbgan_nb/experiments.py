@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import check_seed, get_preset, run_environment, write_atomic
+from .core import check_no_links, check_seed, get_preset, run_environment, write_atomic
 from .data import DIGITS_SIZES, concat_sets, load_dataset
 from .imbalance import get_protocol, subsample
 from .classifier import evaluate, fit_classifier
@@ -164,9 +164,10 @@ def run_scenario(sc:Scenario, out:Path|str|None=None, device=None, progress:bool
     t0 = time.perf_counter()
     train, test, full = prepare_data(sc)
     if out is not None:
+        for sub in ('manifests', 'checkpoints'): check_no_links(Path(out)/sub, out)   # a linked folder would carry the writes outside
         manifest = Path(out)/'manifests'/f"{sc.dataset}_{sc.protocol or 'balanced'}_{sc.preset}_seed{sc.seed}.txt"
         manifest.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(manifest, lambda tmp: np.savetxt(tmp, train.source_index.cpu().numpy(), fmt='%d'))
+        write_atomic(manifest, lambda tmp: np.savetxt(tmp, train.source_index.cpu().numpy(), fmt='%d'), root=out)
     t_data = time.perf_counter()
     extra, quality = make_synthetic(sc, train, test, full, Path(out)/'checkpoints' if out else None, device, progress)
     t_gen = time.perf_counter()

@@ -15,7 +15,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
-from .core import write_atomic
+from .core import check_no_links, write_atomic
 from .data import short_path
 from .metrics import plot_confusions, plot_scenarios, results_table
 from .experiments import STUDIES, run_scenario, study_scenarios
@@ -44,7 +44,7 @@ def read_rows(out:Path|str,
 
 def _write_rows(out:Path, rows:list):
     "rows.jsonl rewritten whole, atomically: a kill at any moment leaves the old rows or the new ones."
-    write_atomic(Path(out)/ROWS, lambda tmp: tmp.write_text(''.join(json.dumps(r) + '\n' for r in rows)))
+    write_atomic(Path(out)/ROWS, lambda tmp: tmp.write_text(''.join(json.dumps(r) + '\n' for r in rows)), root=out)
 
 def read_meta(out:Path|str) -> dict:
     "The study and preset a run folder belongs to (its study.json), or an error that names the file and the fix."
@@ -119,7 +119,7 @@ def _claim_folder(out:Path, study:str, preset:str, create:bool=True):
                          "choose another --out folder.")
     if not rows and any(f.name not in (LOCK, ROWS) for f in out.iterdir()):
         raise ValueError(f"{short_path(out)} is not empty and is not an imbgan run folder; choose another --out folder.")
-    if create: write_atomic(meta, lambda tmp: tmp.write_text(json.dumps({'study': study, 'preset': preset, 'description': STUDIES[study][0]}, indent=1)))
+    if create: write_atomic(meta, lambda tmp: tmp.write_text(json.dumps({'study': study, 'preset': preset, 'description': STUDIES[study][0]}, indent=1)), root=out)
 
 def run_study(study:str, out:Path|str, preset:str|None=None, seeds:int=1, device=None, progress:bool=True,
               only:list|None=None,  # scenario names to run (None: all); the others can follow later into the same folder
@@ -168,12 +168,12 @@ def write_report(out:Path|str) -> str:
     tables = study_tables(rows)
     seeds = sorted({r['seed'] for r in rows})
     minority = ', '.join(rows[0]['minority'])
-    figures = out/'figures'; figures.mkdir(exist_ok=True)
+    figures = check_no_links(out/'figures', out); figures.mkdir(exist_ok=True)
     ax = plot_scenarios(rows, metrics=('accuracy', 'macro_f1', 'minority_recall', 'minority_f1', 'gm'), by='name')
-    write_atomic(figures/'scenarios.png', lambda tmp: ax.figure.savefig(tmp, format='png', dpi=110, bbox_inches='tight')); plt.close(ax.figure)
+    write_atomic(figures/'scenarios.png', lambda tmp: ax.figure.savefig(tmp, format='png', dpi=110, bbox_inches='tight'), root=out); plt.close(ax.figure)
     first = {r['name']: np.array(r['confusion']) for r in rows if r['seed'] == seeds[0]}
     fig = plot_confusions(first, rows[0]['per_class'] and [p['class'] for p in rows[0]['per_class']])
-    write_atomic(figures/'confusions.png', lambda tmp: fig.savefig(tmp, format='png', dpi=90, bbox_inches='tight')); plt.close(fig)
+    write_atomic(figures/'confusions.png', lambda tmp: fig.savefig(tmp, format='png', dpi=90, bbox_inches='tight'), root=out); plt.close(fig)
     secs = pd.DataFrame([{'scenario': r['name'], **{f'{k} s': v for k, v in r['seconds'].items()}} for r in rows]).groupby('scenario', sort=False).mean().round(1)
     md = [f"# Study {meta['study']}: {meta['description']}", '',
           f"Preset `{meta['preset']}`, seeds {seeds} (mean ± std over seeds), {len(rows)} rows, device {rows[0]['device']}.",
@@ -186,5 +186,5 @@ def write_report(out:Path|str) -> str:
            _md_table(pd.DataFrame([{'scenario': r['name'], 'real images': r['n_real'], 'synthetic images': r['n_synthetic']} for r in rows]).groupby('scenario', sort=False).mean().round(0).join(secs)), '',
            '![scenarios](figures/scenarios.png)', '', '![confusion matrices](figures/confusions.png)', '']
     text = '\n'.join(md)
-    write_atomic(out/'report.md', lambda tmp: tmp.write_text(text))
+    write_atomic(out/'report.md', lambda tmp: tmp.write_text(text), root=out)
     return text

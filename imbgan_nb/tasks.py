@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .core import Preset, get_preset
+from .core import Preset, check_no_links, get_preset
 from .data import ImageSet, cache_dir, load_dataset
 from .imbalance import get_protocol, subsample
 from .quality import feature_extractor, frechet_distance
@@ -94,6 +94,7 @@ def fit_minority_gan(gan:GAN, task:MinorityTask, cache:bool=True, progress:bool=
     data = task.train if gan.conditional else task.minority
     epochs = p.gan_epochs if not gan.conditional else max(1, round(p.gan_epochs * len(task.minority) / len(task.train)))
     folder = cache_dir()/'gans'/f"{task.key}_{gan.name}_{gan.fingerprint()}" if cache else None   # another setting: another folder
+    if folder is not None: check_no_links(folder, cache_dir())           # nothing written through a link planted in the cache
     kw = dict(epochs=epochs, batch_size=p.gan_batch, seed=task.seed, snapshot_every=max(1, min(p.snapshot_every, epochs)),
               score_fn=task.score_fn(), checkpoint_dir=folder, progress=progress)
     return train_gan(gan, data, **{**kw, **overrides})

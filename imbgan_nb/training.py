@@ -18,7 +18,7 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
-from .core import LOSS_BOUND, device_generator, get_device, load_tensors, seed_everything, write_atomic
+from .core import LOSS_BOUND, check_count, device_generator, get_device, load_tensors, seed_everything, write_atomic
 from .data import ImageSet, batches, short_path, show_images, to_pixels
 
 # %% ../nbs/04_gan_training.ipynb #231a6fed
@@ -230,6 +230,7 @@ def train_gan(gan:GAN,
               progress:bool=True) -> History:
     "Train `gan` on `data` for `epochs`, recording history and keeping the best generator by `score_fn`."
     if len(data) == 0: raise ValueError("no training images: the class to learn has no images in this set.")
+    for name, v in (('epochs', epochs), ('batch_size', batch_size), ('snapshot_every', snapshot_every)): check_count(name, v)
     if not gan.conditional and bool((data.labels != gan.cls).any()):
         raise ValueError(f"an unconditional {gan.name} learns one class: pass only the images of {gan.classes[gan.cls]!r}.")
     seed_everything(seed)
@@ -237,11 +238,12 @@ def train_gan(gan:GAN,
     data, data_id = data.to(gan.device), _data_id(data)
     fixed_z = gan.latent(n_fixed, generator)
     fixed_labels = (torch.full((n_fixed,), gan.cls) if gan.cls is not None else torch.arange(n_fixed) % len(gan.classes)).to(gan.device)
-    history, best_G, start = History(), None, 0
+    history, best_G, start, saved = History(), None, 0, None
     path = Path(checkpoint_dir)/'last.pt' if checkpoint_dir else None
     if path is not None and resume and path.exists():
         state = load_checkpoint(path, gan, data_id)                 # loads the weights and optimizer states too
         history, best_G, start = History.from_dict(state['history']), state['best_G'], state['epoch'] + 1
+        saved = state['epoch']
         torch.set_rng_state(state['rng']['torch'].cpu()); generator.set_state(state['rng']['generator'].cpu())
         if state['rng'].get('cuda') and torch.cuda.is_available() and len(state['rng']['cuda']) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all([s.cpu() for s in state['rng']['cuda']])
@@ -282,12 +284,12 @@ def train_gan(gan:GAN,
                     if history.best_score is None or score < history.best_score:
                         history.best_epoch, history.best_score = epoch, score
                         best_G = copy.deepcopy(gan.G.state_dict())
-                if path is not None: save_checkpoint(path, gan, epoch, history, data_id, best_G, generator)
+                if path is not None: save_checkpoint(path, gan, epoch, history, data_id, best_G, generator); saved = epoch
     except KeyboardInterrupt:
-        finished = history.epochs[-1]['epoch'] if history.epochs else start - 1
-        if path is not None and finished >= start:     # save the last whole epoch; the next call redoes the broken one
-            save_checkpoint(path, gan, finished, history, data_id, best_G, generator)
-            print(f"interrupted: saved epoch {finished} to {path}; call again to resume")
+        # Nothing is saved here: the weights, optimisers and random states of this moment are partway through an epoch,
+        # and a resume from them would differ from an uninterrupted run. The last checkpoint was taken at a whole epoch.
+        if path is not None and saved is not None:
+            print(f"interrupted: the checkpoint of epoch {saved} stays in {short_path(path)}; call again to resume from it exactly")
         raise
     if best_G is not None: gan.G.load_state_dict(best_G)
     return history

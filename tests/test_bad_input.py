@@ -20,6 +20,7 @@ from imbgan_nb.training import CHECKPOINT_KIND, load_checkpoint, train_gan
 from imbgan_nb.vanilla import make_vanilla_gan
 
 EXE = shutil.which('imbgan')
+RESULTS = __import__('pathlib').Path(__file__).resolve().parents[1]/'results'
 DEMO_FAST = 'Baseline|Random oversampling'   # the demo study's rows that train no GAN: seconds each at the ci preset
 
 
@@ -206,13 +207,35 @@ def test_a_study_killed_at_random_moments_ends_with_the_rows_of_an_uninterrupted
     rng, kills = random.Random(0), 0
     while kills < 5:
         proc = start(*args, '--out', 'killed', env=env, cwd=tmp_path)
-        time.sleep(rng.uniform(0.1, 0.5) * whole_seconds)
+        time.sleep(rng.uniform(0.05, 0.2) * whole_seconds)   # five of these add up to less than one whole run, even unloaded
         if proc.poll() is not None: break                     # it finished first: everything left was done
         proc.send_signal(signal.SIGKILL); proc.wait(); kills += 1
     assert kills == 5, f"only {kills} kills landed before the run finished"
     res = imbgan(*args, '--out', 'killed', env=env, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert comparable(read_rows(tmp_path/'killed')) == comparable(read_rows(tmp_path/'whole'))
+
+
+def test_ctrl_c_at_random_moments_then_the_same_command_ends_with_the_uninterrupted_rows(env, tmp_path):
+    "Five SIGINTs (Ctrl-C) at seeded random moments of a study that trains a GAN, then the same command: the rows of one straight run."
+    args = ['run', 'demo', '--preset', 'ci', '--seeds', '1', '--quiet', '--only', 'DCGAN']
+    res = imbgan(*args, '--out', 'whole', env=env, cwd=tmp_path)        # also fills the cache: later runs start faster
+    assert res.returncode == 0, res.stderr
+    t0 = time.time()
+    res = imbgan(*args, '--out', 'timed', env=env, cwd=tmp_path)
+    whole_seconds = time.time() - t0
+    rng, interrupts = random.Random(1), 0
+    while interrupts < 5:
+        proc = start(*args, '--out', 'interrupted', env=env, cwd=tmp_path)
+        time.sleep(rng.uniform(0.25, 0.75) * whole_seconds)   # past start-up: within the data, GAN or classifier work
+        if proc.poll() is not None: break                     # it finished first
+        proc.send_signal(signal.SIGINT); proc.wait(timeout=120); interrupts += 1
+        assert proc.returncode in (130, 2), proc.stderr.read()     # 130: interrupted, rows kept; no traceback either way
+        assert 'Traceback' not in proc.stderr.read()
+    assert interrupts == 5, f"only {interrupts} interrupts landed before the run finished"
+    res = imbgan(*args, '--out', 'interrupted', env=env, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert comparable(read_rows(tmp_path/'interrupted')) == comparable(read_rows(tmp_path/'whole'))
 
 
 def test_the_run_lock_is_never_opened_through_a_link(tmp_path):
@@ -227,3 +250,38 @@ def test_the_run_lock_is_never_opened_through_a_link(tmp_path):
     (folder/'run.lock').unlink()
     with RunLock(folder): assert 'pid' in (folder/'run.lock').read_text()     # a plain lock works as before
     assert (folder/'run.lock').read_text() == ''
+
+
+# ---- nothing written through a link planted in a run folder or the cache
+
+def test_report_refuses_a_linked_figures_folder(env, tmp_path):
+    run, outside = tmp_path/'run', tmp_path/'outside'
+    run.mkdir(); outside.mkdir()
+    for f in ('rows.jsonl', 'study.json'): shutil.copy(RESULTS/'001d_laptop'/f, run/f)
+    (run/'figures').symlink_to(outside)
+    res = imbgan('report', 'run', env=env, cwd=tmp_path)
+    assert_one_line_error(res, 'figures is a symbolic link', 'delete the link')
+    assert list(outside.iterdir()) == []
+
+
+def test_a_scenario_refuses_linked_checkpoints_or_manifests_before_any_work(tmp_path):
+    from imbgan_nb.experiments import run_scenario
+    outside = tmp_path/'outside'; outside.mkdir()
+    sc = Scenario('demo', 'DCGAN', 'digits', 'sneaker_10pct', 'dcgan', 'mean', 'cnn2', 'ci', 0)
+    for sub in ('checkpoints', 'manifests'):
+        run = tmp_path/f'run_{sub}'; run.mkdir(); (run/sub).symlink_to(outside)
+        with pytest.raises(ValueError, match=f'{sub} is a symbolic link'):
+            run_scenario(sc, run, device='cpu', progress=False)
+    assert list(outside.iterdir()) == []
+
+
+def test_a_linked_cache_file_is_never_written_through(digits, tmp_path):
+    "A checkpoint in the cache planted as a link (here dangling, to a file outside): training refuses to save through it."
+    folder, outside = tmp_path/'cache'/'gans'/'x', tmp_path/'outside'
+    folder.mkdir(parents=True); outside.mkdir()
+    (folder/'last.pt').symlink_to(outside/'last.pt')
+    sevens = digits.subset(torch.nonzero(digits.labels == 7).flatten()[:16])
+    gan = make_vanilla_gan(digits.classes, 7, digits.shape, device='cpu')
+    with pytest.raises(ValueError, match='last.pt is a symbolic link'):
+        train_gan(gan, sevens, epochs=1, batch_size=8, checkpoint_dir=folder, progress=False)
+    assert list(outside.iterdir()) == []
