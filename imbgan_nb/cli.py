@@ -9,8 +9,11 @@ __all__ = ['EPILOG', 'KIT_ERRORS', 'build_parser', 'main', 'console']
 import argparse, sys
 from pathlib import Path
 
-from .core import PRESETS, get_device
-from .data import short_path
+try:                                  # torch loads here: a Ctrl-C this early ends in one line too, not a traceback
+    from imbgan_nb.core import PRESETS, get_device
+    from imbgan_nb.data import short_path
+except KeyboardInterrupt:
+    print("imbgan: interrupted while starting; nothing was done.", file=sys.stderr); sys.exit(130)
 
 # %% ../nbs/15_cli.ipynb #cedfdb0a
 EPILOG = """examples:
@@ -60,13 +63,17 @@ def _studies() -> list:
 
 # %% ../nbs/15_cli.ipynb #0b2988a2
 def _print_tables(out:Path):
+    "The study's tables, and report.md with its figures; a folder that cannot take them still gets its tables printed."
     from imbgan_nb.runs import read_rows, study_tables, write_report
-    write_report(out)
+    try: write_report(out); why = None
+    except OSError as e: why = e.strerror or type(e).__name__
     for name, table in study_tables(read_rows(out)).items():
         print(f"\n{name}:\n{table.to_string()}")
-    print(f"\nreport: {short_path(out/'report.md')}")
+    if why is None: print(f"\nreport: {short_path(out/'report.md')}")
+    else: print(f"imbgan: report.md and figures not written in {short_path(out)} ({why}); the tables above are complete. "
+                "Make the folder writable, or copy it, to get them.", file=sys.stderr)
 
-KIT_ERRORS = (OSError, ValueError, FloatingPointError, RuntimeError)   # what a user can cause: bad input, files, diverged training
+KIT_ERRORS = (OSError, ValueError, FloatingPointError, RuntimeError, KeyError, TypeError)   # what a user can cause: bad input, files, diverged training
 
 def _one_line(e:BaseException) -> str:
     "An error as one line: the kit's own messages as they are, others prefixed by their kind."
@@ -116,6 +123,7 @@ def main(argv:list|None=None) -> int:
             import matplotlib; matplotlib.use('Agg')
             from imbgan_nb.runs import read_meta
             out = Path(args.folder)
+            if out.exists() and not out.is_dir(): raise ValueError(f"{short_path(out)} is a file: give `imbgan report` a run folder (the --out of `imbgan run`).")
             read_meta(out)                                  # a clear error for a folder that is not a run folder
             _print_tables(out)
     except KIT_ERRORS as e:
@@ -126,5 +134,7 @@ def main(argv:list|None=None) -> int:
     return 0
 
 def console():
-    "The console-script wrapper: exit with `main`'s status."
-    sys.exit(main())
+    "The console-script wrapper: exit with `main`'s status; Ctrl-C at any moment ends in one line."
+    try: sys.exit(main())
+    except KeyboardInterrupt:
+        print("imbgan: interrupted; finished rows are saved, run the same command to continue.", file=sys.stderr); sys.exit(130)

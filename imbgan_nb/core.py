@@ -9,7 +9,7 @@ __all__ = ['DEVICE_ENV', 'DEVICE_KINDS', 'LOSS_BOUND', 'PRESETS', 'PRESET_ENV', 
            'run_environment', 'RunClock']
 
 # %% ../nbs/00_core.ipynb #1a4077f9
-import difflib, hashlib, os, random, time
+import difflib, errno, hashlib, os, random, shutil, time
 from dataclasses import dataclass, fields, replace, asdict
 from pathlib import Path
 
@@ -99,6 +99,13 @@ def write_atomic(path,        # the file to (re)write
     try:
         write(tmp)
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:   # a full disk: errno 28, or torch.save's "unexpected pos" from its zip writer
+        if not (getattr(e, 'errno', None) == errno.ENOSPC or 'unexpected pos' in str(e) or 'No space left' in str(e)): raise
+        from imbgan_nb.data import short_path
+        written, free = (tmp.stat().st_size if tmp.exists() else 0), shutil.disk_usage(path.parent).free
+        raise OSError(errno.ENOSPC, f"no space left on the disk of {short_path(path.parent)} to write {path.name} ({written / 1e6:.1f} MB "
+                      f"written when it filled, {free / 1e6:.1f} MB free): free some space and run the same command again "
+                      "(nothing half-written was kept)") from None
     finally:
         if tmp.exists(): tmp.unlink()
 

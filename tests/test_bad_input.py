@@ -285,3 +285,92 @@ def test_a_linked_cache_file_is_never_written_through(digits, tmp_path):
     with pytest.raises(ValueError, match='last.pt is a symbolic link'):
         train_gan(gan, sevens, epochs=1, batch_size=8, checkpoint_dir=folder, progress=False)
     assert list(outside.iterdir()) == []
+
+
+# ---- files checked against what they claim
+
+def _run_copy(tmp_path, name='run'):
+    run = tmp_path/name; run.mkdir()
+    for f in ('rows.jsonl', 'study.json'): shutil.copy(RESULTS/'001d_laptop'/f, run/f)
+    return run
+
+
+def _tables(stdout):
+    "The printed tables of `imbgan report`, without the lines about the files."
+    return stdout.split('\noverall:')[1].split('\nreport:')[0]
+
+
+def test_a_row_of_another_preset_or_study_is_set_aside_not_averaged(env, tmp_path):
+    clean, mixed = _run_copy(tmp_path, 'clean'), _run_copy(tmp_path, 'mixed')
+    row = json.loads((clean/'rows.jsonl').read_text().splitlines()[0])
+    foreign = [{**row, 'preset': 'ci', 'accuracy': 0.0, 'key': row['key'] + '-ci'}, {**row, 'study': '002', 'key': row['key'] + '-002'}]
+    with open(mixed/'rows.jsonl', 'a') as f: f.writelines(json.dumps(r) + '\n' for r in foreign)
+    a, b = imbgan('report', 'clean', env=env, cwd=tmp_path), imbgan('report', 'mixed', env=env, cwd=tmp_path)
+    assert a.returncode == b.returncode == 0, b.stderr
+    assert "rows.jsonl line 13: a row of study '001d' at preset 'ci', not this folder's '001d' at 'laptop'; set aside" in b.stdout
+    assert "rows.jsonl line 14: a row of study '002'" in b.stdout
+    assert _tables(a.stdout) == _tables(b.stdout)          # never averaged in
+
+
+@pytest.mark.parametrize('field, value, says', [('seed', 'zero', "'seed' is str, not int"), ('quality', [1], "'quality' is list, not dict"),
+                                               ('confusion', 'x', "'confusion' is str, not list"), ('accuracy', 7, "'accuracy' = 7"),
+                                               ('key', None, "'key' is NoneType")])
+def test_wrong_typed_row_fields_are_named_by_file_and_line(env, tmp_path, field, value, says):
+    run = _run_copy(tmp_path)
+    lines = (run/'rows.jsonl').read_text().splitlines()
+    lines[2] = json.dumps({**json.loads(lines[2]), field: value})
+    (run/'rows.jsonl').write_text('\n'.join(lines) + '\n')
+    res = imbgan('report', 'run', env=env, cwd=tmp_path)
+    assert res.returncode == 0 and 'Traceback' not in res.stderr, res.stderr
+    assert f"rows.jsonl line 3: {says}" in res.stdout and 'set aside' in res.stdout
+
+
+def test_a_minimal_study_json_is_enough(env, tmp_path):
+    run = _run_copy(tmp_path)
+    (run/'study.json').write_text(json.dumps({'study': '001d', 'preset': 'laptop'}))
+    res = imbgan('report', 'run', env=env, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert (run/'report.md').read_text().startswith('# Study 001d: ')
+
+
+def test_report_prints_the_tables_when_it_cannot_write_figures(env, tmp_path):
+    run = _run_copy(tmp_path)
+    (run/'figures').write_text('a file where the folder should be')
+    res = imbgan('report', 'run', env=env, cwd=tmp_path)
+    assert res.returncode == 0 and 'overall:' in res.stdout and 'Traceback' not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and 'report.md and figures not written' in res.stderr
+    assert_one_line_error(imbgan('report', 'run/rows.jsonl', env=env, cwd=tmp_path), 'is a file', 'run folder')
+
+
+def test_zero_or_negative_epochs_are_refused_by_name(digits):
+    with pytest.raises(ValueError, match=r'clf_epochs=0: give a whole number of at least 1'):
+        fit_classifier(digits, 'cnn2', preset=get_preset('ci').with_(clf_epochs=0), device='cpu', progress=False)
+    with pytest.raises(ValueError, match=r"'clf_epoch' is not a preset size: did you mean 'clf_epochs'"):
+        get_preset('ci', clf_epoch=3)
+    gan = make_vanilla_gan(digits.classes, 7, digits.shape, device='cpu')
+    sevens = digits.subset(torch.nonzero(digits.labels == 7).flatten()[:16])
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match=f'epochs={bad}: give a whole number'):
+            train_gan(gan, sevens, epochs=bad, progress=False)
+
+
+@pytest.mark.parametrize('field, value', [('history', 'x'), ('rng', {'torch': 1}), ('epoch', 'three'), ('history', {'epochs': 5})])
+def test_a_checkpoint_with_wrong_typed_fields_is_refused_in_one_line(digits, tmp_path, field, value):
+    sevens = digits.subset(torch.nonzero(digits.labels == 7).flatten()[:16])
+    torch.manual_seed(0); gan = make_vanilla_gan(digits.classes, 7, digits.shape, device='cpu')
+    train_gan(gan, sevens, epochs=1, batch_size=8, checkpoint_dir=tmp_path, progress=False)
+    state = torch.load(tmp_path/'last.pt', weights_only=True); state[field] = value; torch.save(state, tmp_path/'last.pt')
+    with pytest.raises(ValueError, match=f'a GAN checkpoint whose {field} has the wrong type'):
+        train_gan(gan, sevens, epochs=2, batch_size=8, checkpoint_dir=tmp_path, progress=False)
+
+
+def test_a_full_disk_names_the_folder_and_keeps_the_old_checkpoint(digits, tmp_path, monkeypatch):
+    sevens = digits.subset(torch.nonzero(digits.labels == 7).flatten()[:16])
+    torch.manual_seed(0); gan = make_vanilla_gan(digits.classes, 7, digits.shape, device='cpu')
+    train_gan(gan, sevens, epochs=1, batch_size=8, checkpoint_dir=tmp_path, progress=False)
+    before = (tmp_path/'last.pt').read_bytes()
+    def full(obj, f, *a, **k): raise RuntimeError('[enforce fail at inline_container.cc:672] . unexpected pos 4096 vs 0')
+    monkeypatch.setattr(torch, 'save', full)
+    with pytest.raises(OSError, match='no space left on the disk of .* to write last.pt'):
+        train_gan(gan, sevens, epochs=2, batch_size=8, checkpoint_dir=tmp_path, progress=False)
+    assert (tmp_path/'last.pt').read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ['last.pt']
