@@ -84,7 +84,7 @@ def check_no_links(path,     # a file or folder the kit is about to write
         inside = inside/part
         if inside.is_symlink():
             from imbgan_nb.data import short_path
-            raise ValueError(f"{short_path(inside)} is a symbolic link inside {short_path(root)}, and the kit writes nothing through a "
+            raise ValueError(f"{inside.relative_to(root)} is a symbolic link inside {short_path(root)}, and the kit writes nothing through a "
                              "link (a folder from someone else can carry one pointing anywhere): delete the link and run again.")
     return path
 
