@@ -131,7 +131,7 @@ class Preset:
     name: str
     data_fraction: float   # share of each class's training images used (1.0: all)
     test_fraction: float   # share of each class's test images used (1.0: the whole test split)
-    clf_epochs: int        # classifier training epochs
+    clf_epochs: int        # classifier training epochs (0: untrained, a floor to compare with; never in a study)
     clf_batch: int         # classifier batch size
     gan_epochs: int        # GAN training epochs over the minority class (a cGAN gets the same number of steps)
     gan_batch: int         # GAN batch size
@@ -143,7 +143,8 @@ class Preset:
 
     def __post_init__(self):
         "Every size checked at the door, by its name: a run never starts with a value that silently trains nothing."
-        for f in ('clf_epochs', 'clf_batch', 'gan_epochs', 'gan_batch', 'n_seeds', 'snapshot_every'): check_count(f, getattr(self, f))
+        check_count('clf_epochs', self.clf_epochs, minimum=0)    # 0: an untrained classifier, on purpose (a floor to compare with)
+        for f in ('clf_batch', 'gan_epochs', 'gan_batch', 'n_seeds', 'snapshot_every'): check_count(f, getattr(self, f))
         for f in ('data_fraction', 'test_fraction'):
             v = getattr(self, f)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:

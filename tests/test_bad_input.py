@@ -343,8 +343,10 @@ def test_report_prints_the_tables_when_it_cannot_write_figures(env, tmp_path):
 
 
 def test_zero_or_negative_epochs_are_refused_by_name(digits):
-    with pytest.raises(ValueError, match=r'clf_epochs=0: give a whole number of at least 1'):
-        fit_classifier(digits, 'cnn2', preset=get_preset('ci').with_(clf_epochs=0), device='cpu', progress=False)
+    with pytest.raises(ValueError, match=r'clf_epochs=-1: give a whole number of at least 0'):
+        fit_classifier(digits, 'cnn2', preset=get_preset('ci').with_(clf_epochs=-1), device='cpu', progress=False)
+    with pytest.raises(ValueError, match=r'clf_epochs=0 in a study; give at least 1'):    # 0 is an untrained floor, never a row
+        Scenario('demo', 'Baseline', 'digits', 'sneaker_10pct', 'none', 'mean', 'cnn2', 'ci', 0, overrides=(('clf_epochs', 0),))
     with pytest.raises(ValueError, match=r"'clf_epoch' is not a preset size: did you mean 'clf_epochs'"):
         get_preset('ci', clf_epoch=3)
     gan = make_vanilla_gan(digits.classes, 7, digits.shape, device='cpu')
