@@ -23,8 +23,11 @@ def test_studies_follow_the_source_documents():
 
 def test_a_half_written_or_repeated_row_is_read_once_and_repaired(tmp_path, capsys):
     path = tmp_path/'rows.jsonl'
-    path.write_text(json.dumps({'key': 'a', 'v': 1}) + '\n' + json.dumps({'key': 'a', 'v': 2}) + '\n' + '{"key": "b", "accur')
+    def row(key, v):    # the fields every row has (a real one has many more)
+        return json.dumps({'key': key, 'study': 'demo', 'preset': 'ci', 'name': 'Baseline', 'seed': 0, 'minority': ['7'], 'n_test': 1,
+                           'quality': {}, 'generator': {}, 'per_class': [], 'confusion': [[1]], 'seconds': {}, 'device': 'cpu', 'v': v})
+    path.write_text(row('a', 1) + '\n' + row('a', 2) + '\n' + '{"key": "b", "accur')
     assert [(r['key'], r['v']) for r in read_rows(tmp_path)] == [('a', 1)]            # the first of a repeated row
     assert '1 repeated row' in capsys.readouterr().out
     read_rows(tmp_path, repair=True)
-    assert path.read_text() == json.dumps({'key': 'a', 'v': 1}) + '\n'                # rewritten whole: no repeat, no half line
+    assert path.read_text() == row('a', 1) + '\n'                                    # rewritten whole: no repeat, no half line
