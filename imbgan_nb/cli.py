@@ -65,9 +65,10 @@ def _studies() -> list:
 def _print_tables(out:Path):
     "The study's tables, and report.md with its figures; a folder that cannot take them still gets its tables printed."
     from imbgan_nb.runs import read_rows, study_tables, write_report
-    try: write_report(out); why = None
+    rows = read_rows(out)
+    try: write_report(out, rows); why = None
     except OSError as e: why = e.strerror or type(e).__name__
-    for name, table in study_tables(read_rows(out)).items():
+    for name, table in study_tables(rows).items():
         print(f"\n{name}:\n{table.to_string()}")
     if why is None: print(f"\nreport: {short_path(out/'report.md')}")
     else: print(f"imbgan: report.md and figures not written in {short_path(out)} ({why}); the tables above are complete. "

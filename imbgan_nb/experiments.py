@@ -60,8 +60,8 @@ class Scenario:
         check_target(self.target)
         get_preset(self.preset)                      # raises on an unknown preset
         if self.protocol is not None: get_protocol(self.protocol)
-        if self.sizes().clf_epochs < 1:              # a results row of an untrained classifier would be a silent wrong number
-            raise ValueError(f"{self.name}: clf_epochs={self.sizes().clf_epochs} in a study; give at least 1 (0 is for an untrained floor, outside studies).")
+        if (epochs := self.sizes().clf_epochs) < 1:  # a results row of an untrained classifier would be a silent wrong number
+            raise ValueError(f"{self.name}: clf_epochs={epochs} in a study; give at least 1 (0 is for an untrained floor, outside studies).")
     @property
     def key(self) -> str:
         "Identifies the row: study, scenario name and seed."
