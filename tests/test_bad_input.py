@@ -227,11 +227,11 @@ def test_ctrl_c_at_random_moments_then_the_same_command_ends_with_the_uninterrup
     rng, interrupts = random.Random(1), 0
     while interrupts < 5:
         proc = start(*args, '--out', 'interrupted', env=env, cwd=tmp_path)
-        time.sleep(rng.uniform(0.02, 0.15) * whole_seconds)   # any moment; five add up to under 0.75 of a run, so it cannot finish first
+        time.sleep(wait := rng.uniform(0.02, 0.1) * whole_seconds)   # any moment; five add up to under half a run: it cannot finish first
         if proc.poll() is not None: break                     # it finished first
         proc.send_signal(signal.SIGINT); proc.wait(timeout=120); interrupts += 1
         err = proc.stderr.read()
-        assert proc.returncode == 130 and 'Traceback' not in err and len(err.strip().splitlines()) == 1, (proc.returncode, err)
+        assert proc.returncode == 130 and 'Traceback' not in err and len(err.strip().splitlines()) == 1, (proc.returncode, err, wait, whole_seconds)
     assert interrupts == 5, f"only {interrupts} interrupts landed before the run finished"
     res = imbgan(*args, '--out', 'interrupted', env=env, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
