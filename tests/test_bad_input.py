@@ -39,7 +39,9 @@ def imbgan(*args, env, cwd, timeout=600):
 
 
 def start(*args, env, cwd):
-    return subprocess.Popen([EXE, *args], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    "The command in the background, with Ctrl-C (SIGINT) acting as in a terminal: a shell's background job would pass it on ignored."
+    return subprocess.Popen([EXE, *args], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def assert_one_line_error(res, *words):
@@ -228,7 +230,7 @@ def test_ctrl_c_at_random_moments_then_the_same_command_ends_with_the_uninterrup
     while interrupts < 5:
         proc = start(*args, '--out', 'interrupted', env=env, cwd=tmp_path)
         time.sleep(wait := rng.uniform(0.02, 0.1) * whole_seconds)   # any moment; five add up to under half a run: it cannot finish first
-        if proc.poll() is not None: break                     # it finished first
+        if proc.poll() is not None: break
         proc.send_signal(signal.SIGINT); proc.wait(timeout=120); interrupts += 1
         err = proc.stderr.read()
         assert proc.returncode == 130 and 'Traceback' not in err and len(err.strip().splitlines()) == 1, (proc.returncode, err, wait, whole_seconds)
