@@ -6,12 +6,26 @@
 __all__ = ['EPILOG', 'KIT_ERRORS', 'build_parser', 'main', 'console']
 
 # %% ../nbs/15_cli.ipynb #f7afa31b
-import argparse, sys
+import argparse, os, signal, sys
+from contextlib import contextmanager
 from pathlib import Path
 
-try:                                  # torch loads here: a Ctrl-C this early ends in one line too, not a traceback
-    from imbgan_nb.core import PRESETS, get_device
-    from imbgan_nb.data import short_path
+@contextmanager
+def _ctrl_c_held():
+    """Hold a Ctrl-C that comes while torch and the kit load, and raise it when they have: a KeyboardInterrupt raised
+    inside their C++ start-up cannot be caught and aborts the process with a C++ message instead of one line."""
+    caught = []
+    try: before = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    except ValueError: yield; return                          # not the main thread: nothing to hold
+    try: yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+        if caught: raise KeyboardInterrupt
+
+try:                                  # torch loads here: a Ctrl-C this early ends in one line too
+    with _ctrl_c_held():
+        from imbgan_nb.core import PRESETS, get_device
+        from imbgan_nb.data import short_path
 except KeyboardInterrupt:
     print("imbgan: interrupted while starting; nothing was done.", file=sys.stderr); sys.exit(130)
 
@@ -22,6 +36,8 @@ EPILOG = """examples:
   imbgan run demo --out runs/demo                   (the embedded digits, about a minute on a CPU)
   imbgan run 000 --preset laptop --seeds 3 --out runs/000
   imbgan run 003 --preset laptop --seeds 5 --only 'Baseline CN|GAMO (LS)' --out runs/003
+  imbgan run 000 --preset laptop --seeds 3 --workers 2      (two rows at once, each on one of two cores)
+  imbgan run 003 --preset paper --seeds 5 --ray HEAD:6379   (each row a task on a Ray cluster, a GPU each where it has GPUs)
   imbgan report runs/000
 
 A run folder keeps every finished row (rows.jsonl): run the same command again to finish an interrupted run.
@@ -53,12 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--device', default=None, help='cuda, cuda:N, mps or cpu (default: the best available)')
     r.add_argument('--quiet', action='store_true', help='no progress bars')
     r.add_argument('--only', default=None, help="scenario names to run, separated by '|' (default: all); the others can follow later")
+    r.add_argument('--workers', type=int, nargs='?', const=0, default=1, metavar='N',
+                   help='rows at once, each in its own process on this machine (default 1; --workers alone: one per core)')
+    r.add_argument('--threads', type=int, default=None, metavar='N',
+                   help="torch threads per row (default: the machine's cores shared out between the workers)")
+    r.add_argument('--ray', nargs='?', const=True, default=None, metavar='ADDRESS',
+                   help='run each row as a task on a Ray cluster at ADDRESS, or on a local Ray without it (pip install -e ".[ray]")')
     rep = sub.add_parser('report', help="rebuild a finished (or partial) run's report.md and figures, and print its tables")
     rep.add_argument('folder')
     return p
 
 def _studies() -> list:
-    from imbgan_nb.experiments import STUDIES
+    from imbgan_nb.studies import STUDIES
     return list(STUDIES)
 
 # %% ../nbs/15_cli.ipynb #0b2988a2
@@ -83,7 +105,7 @@ def _one_line(e:BaseException) -> str:
     return text if type(e) in (ValueError, FloatingPointError) else f"{type(e).__name__}: {text}"
 
 def _list():
-    from imbgan_nb.experiments import STUDIES, study_scenarios
+    from imbgan_nb.studies import STUDIES, study_scenarios
     from imbgan_nb.data import DATASETS
     from imbgan_nb.imbalance import PROTOCOLS
     print('studies:')
@@ -110,15 +132,21 @@ def main(argv:list|None=None) -> int:
                 if fresh and Path(args.out).is_dir() and not any(Path(args.out).iterdir()): Path(args.out).rmdir()
                 raise
         elif args.command == 'run':
-            import matplotlib; matplotlib.use('Agg')
-            from imbgan_nb.experiments import study_scenarios
-            from imbgan_nb.runs import check_run_folder, run_study
+            with _ctrl_c_held():                                 # the kit's modules load here
+                import matplotlib; matplotlib.use('Agg')
+                from imbgan_nb.studies import study_scenarios
+                from imbgan_nb.runs import check_run_folder, run_study
             only = [s.strip() for s in args.only.split('|')] if args.only else None
             scenarios = study_scenarios(args.study, args.preset, args.seeds, only)     # validates study, preset, seeds, names
-            device = get_device(args.device)
+            device = get_device(args.device) if args.ray is None else args.device   # on Ray, each node picks its own
+            workers = args.workers or os.cpu_count() or 1
+            if workers < 1: raise ValueError(f"--workers {args.workers}: give a whole number of at least 1.")
             out = check_run_folder(args.out or f"imbgan_runs/{args.study}_{scenarios[0].preset}")   # before any work
-            print(f"study {args.study}: {len(scenarios)} rows ({args.seeds} seed(s)), preset {scenarios[0].preset}, device {device}, folder {short_path(out)}")
-            run_study(args.study, out, scenarios[0].preset, args.seeds, device=device, progress=not args.quiet, only=only)
+            where = 'on Ray' if args.ray is not None else f"{workers} workers" if workers > 1 else 'one row at a time'
+            print(f"study {args.study}: {len(scenarios)} rows ({args.seeds} seed(s)), preset {scenarios[0].preset}, "
+                  f"device {device or 'each node its best'}, {where}, folder {short_path(out)}")
+            run_study(args.study, out, scenarios[0].preset, args.seeds, device=device, progress=not args.quiet, only=only,
+                      workers=workers, threads=args.threads, ray=args.ray)
             _print_tables(out)
         elif args.command == 'report':
             import matplotlib; matplotlib.use('Agg')

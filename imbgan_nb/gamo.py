@@ -4,12 +4,11 @@
 
 # %% auto #0
 __all__ = ['GAMO_LOSSES', 'class_priors', 'shortfall', 'minority_classes', 'classes_for_classifier', 'ClassBatchNorm',
-           'ConvexGenerator', 'ConditionalDiscriminator', 'target_loss', 'GamoFeatures', 'gamo_head', 'GamoNet',
-           'GamoGame', 'GamoResult', 'fit_gamo', 'weight_mass', 'collapse_report']
+           'ConvexGenerator', 'ConditionalDiscriminator', 'target_loss', 'GamoGame', 'GamoResult', 'fit_gamo',
+           'weight_mass', 'collapse_report']
 
 # %% ../nbs/11_gamo.ipynb #g00576529b33
 import math, time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -17,9 +16,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .core import LOSS_BOUND, Preset, get_device, get_preset, seed_everything
+from .core import LOSS_BOUND, Preset, get_device, get_preset, one_cpu_thread, seed_everything
 from .data import ImageSet, concat_sets, to_pixels, to_unit_range
-from .classifier import FittedClassifier
+from .classifier import FittedClassifier, GamoNet, keras_init_
 
 # %% ../nbs/11_gamo.ipynb #g00919764c9e
 def class_priors(labels:torch.Tensor, # (N,) class indices of the training set
@@ -45,10 +44,10 @@ def minority_classes(priors:torch.Tensor) -> list[int]:
 
 def classes_for_classifier(priors:torch.Tensor, # (K,) P_i, on the device the labels should be on
                            n:int,               # how many labels
-                           generator:torch.Generator|None=None, # on the same device as `priors`
+                           rng:torch.Generator|None=None,       # on the same device as `priors`
                           ) -> torch.Tensor:
     "Algorithm 1, step 10: labels of generated points for $M$ and $D$, drawn with probability $\\propto P_c - P_i$."
-    return torch.multinomial(shortfall(priors).float(), n, replacement=True, generator=generator)
+    return torch.multinomial(shortfall(priors).float(), n, replacement=True, generator=rng)
 
 # %% ../nbs/11_gamo.ipynb #g01533f31eff
 class ClassBatchNorm(nn.Module):
@@ -164,15 +163,9 @@ class ConditionalDiscriminator(nn.Module):
         sizes = (dim + n_classes, *hidden)
         layers = [m for a, b in zip(sizes, sizes[1:]) for m in (nn.Linear(a, b), nn.LeakyReLU(0.1))]
         self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], 1), nn.Sigmoid())
-        _keras_init_(self)
+        keras_init_(self)
     def forward(self, x:torch.Tensor, y:torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([x, F.one_hot(y, self.n_classes).to(x.dtype)], dim=1)).squeeze(1)   # (B,) in (0, 1)
-
-def _keras_init_(module:nn.Module):
-    "Glorot-uniform weights and zero biases for every linear and convolutional layer, as the authors' Keras code has."
-    for m in module.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            nn.init.xavier_uniform_(m.weight); nn.init.zeros_(m.bias)
 
 # %% ../nbs/11_gamo.ipynb #g026a5c76265
 _EPS = 1e-7
@@ -190,50 +183,11 @@ def target_loss(p:torch.Tensor,      # probabilities: (B, K) softmax outputs of 
     else: raise ValueError(f"Unknown GAMO loss {kind!r}: choose one of {', '.join(GAMO_LOSSES)}.")
     return (per.sum(1) if per.dim() == 2 else per).mean()
 
-# %% ../nbs/11_gamo.ipynb #g031603ee75d
-class GamoFeatures(nn.Module):
-    "F of the authors' Fashion-MNIST code: 2 x [5x5 conv 32, LeakyReLU 0.1, 2x2 average pool], then Dense 512 tanh."
-    def __init__(self, in_channels:int=1, image_size:int=28, filters:int=32, dim:int=512):
-        super().__init__()
-        side = math.ceil(math.ceil(image_size / 2) / 2)                                     # 'same' pooling: 28 -> 14 -> 7
-        self.net = nn.Sequential(nn.Conv2d(in_channels, filters, 5, padding=2), nn.LeakyReLU(0.1), nn.AvgPool2d(2, ceil_mode=True),
-                                 nn.Conv2d(filters, filters, 5, padding=2), nn.LeakyReLU(0.1), nn.AvgPool2d(2, ceil_mode=True),
-                                 nn.Flatten(), nn.Linear(filters * side * side, dim), nn.Tanh())
-        self.dim = dim
-    def forward(self, x): return self.net(x)
-
-def gamo_head(dim:int, n_classes:int, hidden:tuple=(256, 128)) -> nn.Sequential:
-    "M of the authors' code: an MLP dim -> 256 -> 128 (LeakyReLU 0.1) -> K logits (the softmax is taken in the losses)."
-    sizes = (dim, *hidden)
-    return nn.Sequential(*[m for a, b in zip(sizes, sizes[1:]) for m in (nn.Linear(a, b), nn.LeakyReLU(0.1))], nn.Linear(sizes[-1], n_classes))
-
-class GamoNet(nn.Module):
-    "The classifier $M \\circ F$ (the paper's CN): `features` is F (or flattening, the MNIST variant), `head` is M."
-    def __init__(self, n_classes:int, image_shape:tuple=(1, 28, 28), variant:str='conv'):
-        super().__init__()
-        if variant not in ('conv', 'flat'): raise ValueError(f"Unknown GAMO variant {variant!r}: choose 'conv' or 'flat'.")
-        self.variant = variant
-        self.extractor = GamoFeatures(image_shape[0], image_shape[1]) if variant == 'conv' else nn.Flatten()
-        self.dim = self.extractor.dim if variant == 'conv' else math.prod(image_shape)
-        self.head = gamo_head(self.dim, n_classes)
-        _keras_init_(self)
-    def features(self, x:torch.Tensor) -> torch.Tensor: return self.extractor(x)          # F(x): (B, dim)
-    def forward(self, x:torch.Tensor) -> torch.Tensor: return self.head(self.features(x))  # M(F(x)): (B, K) logits
-
 # %% ../nbs/11_gamo.ipynb #g034afd949f1
 def _step(opt:torch.optim.Optimizer, loss:torch.Tensor):
     opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
 
 def _adam(params, lr:float, beta1:float): return torch.optim.Adam(params, lr=lr, betas=(beta1, 0.999))
-
-@contextmanager
-def _one_cpu_thread(device:torch.device):
-    "The game's matrices are tiny: on a CPU one thread beats a thread pool woken for every small op (about 4x here)."
-    if device.type != 'cpu': yield; return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try: yield
-    finally: torch.set_num_threads(threads)
 
 class GamoGame:
     "The game's players on fixed points (F's features, pixels, or 2-D toys): M, G and optionally D, each with its own Adam."
@@ -274,7 +228,7 @@ class GamoGame:
         "One pass of $\\lceil n / b \\rceil$ game steps (Algorithm 1, steps 6-16); the mean losses of each kind, on the device (no sync)."
         sums = points.new_zeros(len(self.LOSS_NAMES))
         order = torch.randperm(len(points), device=points.device, generator=self.rng)
-        with _one_cpu_thread(points.device):
+        with one_cpu_thread(points.device):            # the game's matrices are tiny: one thread is about 4x faster here
             for idx in order.split(self.batch): self._step_all(points[idx], labels[idx], bank, sums)
         return sums / math.ceil(len(points) / self.batch)
 

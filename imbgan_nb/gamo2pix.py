@@ -59,19 +59,19 @@ class Gamo2Pix:
         self.gamo, self.vaes, self.classes, self.history = gamo, vaes, tuple(classes), history
 
     @torch.no_grad()
-    def decode(self, features:torch.Tensor, cls:int, generator:torch.Generator|None=None) -> torch.Tensor:
+    def decode(self, features:torch.Tensor, cls:int, rng:torch.Generator|None=None) -> torch.Tensor:
         "Images (n, C, H, W) in [-1, 1] decoded from F-space points of class `cls`."
         if cls not in self.vaes: raise ValueError(f"class {cls} has no GAMO2pix decoder: choose one of {sorted(self.vaes)}.")
         vae = self.vaes[cls].eval()
         dev = next(vae.parameters()).device
-        eps = torch.randn(len(features), vae.latent_dim, generator=generator).to(dev)
+        eps = torch.randn(len(features), vae.latent_dim, generator=rng).to(dev)
         return vae.decode_features(features.to(dev), eps)[0].cpu()
 
-    def sample(self, n:int, cls:int, generator:torch.Generator|None=None) -> torch.Tensor:
+    def sample(self, n:int, cls:int, rng:torch.Generator|None=None) -> torch.Tensor:
         "`n` images of class `cls` in [-1, 1]: GAMO points of that class, decoded."
-        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator)) if generator is not None else 0
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=rng)) if rng is not None else 0
         points, _ = self.gamo.sample(cls, n, seed)
-        return self.decode(points, cls, generator)
+        return self.decode(points, cls, rng)
 
 def fit_gamo2pix(gamo:GamoResult,           # a trained convolutional GAMO
                  train:ImageSet,            # the training set GAMO was trained on

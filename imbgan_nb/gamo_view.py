@@ -14,8 +14,9 @@ from scipy.spatial import ConvexHull
 from sklearn.decomposition import PCA
 
 from .data import ImageSet
-from .gamo import (ConditionalDiscriminator, ConvexGenerator, GamoGame, GamoResult, class_priors, gamo_head,
+from .gamo import (ConditionalDiscriminator, ConvexGenerator, GamoGame, GamoResult, class_priors,
                             minority_classes, weight_mass)
+from .classifier import gamo_head
 
 # %% ../nbs/11a_gamo_in_view.ipynb #g036cc5b5e1d
 def toy_classes(n:tuple=(400, 60, 25), # points of each class: a majority and two minority classes

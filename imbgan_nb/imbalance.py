@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'select_per_class', 'make_imbalanced', 'take_per_class', 'subsample', 'Protocol', 'get_protocol',
-           'imbalance_ratio', 'imbalance_table', 'describe_imbalance', 'plot_class_counts', 'analyze']
+           'cut_and_scale', 'study_data', 'imbalance_ratio', 'imbalance_table', 'describe_imbalance',
+           'plot_class_counts', 'analyze']
 
 # %% ../nbs/01a_imbalance.ipynb #6526acdb
 from dataclasses import dataclass
@@ -124,6 +125,23 @@ def get_protocol(name:str) -> Protocol:
     "A protocol by name."
     if name not in PROTOCOLS: raise ValueError(f"Unknown protocol {name!r}: choose one of {', '.join(PROTOCOLS)}.")
     return PROTOCOLS[name]
+
+# %% ../nbs/01a_imbalance.ipynb #a5bf10d8
+def cut_and_scale(train:ImageSet, test:ImageSet|None,
+                  protocol,          # a Protocol, its name, or None for the balanced set
+                  preset,            # a Preset: its data_fraction and test_fraction
+                  seed:int=0) -> tuple[ImageSet, ImageSet|None]:
+    "The protocol's imbalanced training set at the preset's share of every class, and the test split at its share."
+    if protocol is not None:
+        train, test = (protocol if isinstance(protocol, Protocol) else get_protocol(protocol)).apply(train, test, seed=seed)
+    train = subsample(train, preset.data_fraction, seed=seed)
+    if test is not None and preset.test_fraction < 1: test = subsample(test, preset.test_fraction, seed=seed)
+    return train, test
+
+def study_data(dataset:str, protocol, preset, seed:int=0, root=None, download:bool=True) -> tuple[ImageSet, ImageSet, ImageSet]:
+    "(training set cut and scaled, test split at the preset's share, the full balanced training split) of `dataset`."
+    full, test = load_dataset(dataset, 'train', root, download), load_dataset(dataset, 'test', root, download)
+    return (*cut_and_scale(full, test, protocol, preset, seed), full)
 
 # %% ../nbs/01a_imbalance.ipynb #97288413
 def imbalance_ratio(counts) -> float:

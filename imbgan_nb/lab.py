@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['SPEEDS', 'FAST_PER_CLASS', 'FAST_TEST_PER_CLASS', 'FAST_SIZES', 'FULL_SIZES', 'PROFILES', 'REFERENCE_FRACTION',
            'LAB_METRICS', 'lab_sizes', 'lab_precision', 'lab_overrides', 'LabSettings', 'keep_counts',
-           'parse_fractions', 'available_datasets', 'lab_data', 'is_cached_generator', 'reference_cut',
-           'generator_preset', 'lab_generators', 'lab_scenario', 'lab_cut', 'missing_generators', 'LabResult',
-           'run_lab', 'metrics_table', 'lab_figures', 'figure_png', 'history_row', 'plot_recall_by_ratio']
+           'parse_fractions', 'available_datasets', 'lab_data', 'reference_cut', 'gan_preset', 'lab_gans',
+           'lab_scenario', 'lab_cut', 'missing_gans', 'LabResult', 'run_lab', 'metrics_table', 'lab_figures',
+           'history_row', 'plot_recall_by_ratio']
 
 # %% ../nbs/14_lab.ipynb #57b18d34
-import io, time
+import time
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -20,10 +20,11 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 from .core import Preset, check_seed, get_preset, native_bf16
-from .data import DATASETS, ImageSet, concat_sets, dataset_here, load_dataset
-from .imbalance import PROTOCOLS, Protocol, imbalance_ratio, make_imbalanced, subsample, take_per_class
-from .experiments import GAN_OVERSAMPLERS, Scenario, classes_to_fill, check_target, make_synthetic, train_and_score
-from .gans import GAN_KINDS, minority_gan
+from .data import DATASETS, ImageSet, concat_sets, dataset_here, figure_png, load_dataset
+from .imbalance import PROTOCOLS, Protocol, cut_and_scale, imbalance_ratio, make_imbalanced, take_per_class
+from .registry import NO_OVERSAMPLING, get_oversampler
+from .experiments import Scenario, classes_to_fill, check_target, make_synthetic, train_and_score
+from .gans import minority_gan
 from .tasks import make_task
 from .quality import feature_extractor, show_nearest
 from .oversampling import plot_balance, show_real_vs_synthetic
@@ -137,19 +138,14 @@ def lab_data(dataset:str, preset:str, speed:str, seed:int=0) -> tuple:
     "(balanced training set at the lab's scale, test set, full training split), loaded once and kept in memory."
     p = get_preset(preset, **lab_sizes(dataset))
     full, test = load_dataset(dataset, 'train', download=False), load_dataset(dataset, 'test', download=False)
-    train = subsample(full, p.data_fraction, seed)
-    if p.test_fraction < 1: test = subsample(test, p.test_fraction, seed)
+    train, test = cut_and_scale(full, test, None, p, seed)
     if speed == 'fast':
         train = take_per_class(train, min(FAST_PER_CLASS, int(train.counts().min())), seed)
         test = take_per_class(test, min(FAST_TEST_PER_CLASS, int(test.counts().min())), seed)
     return train, test, full
 
 # %% ../nbs/14_lab.ipynb #17c185e7
-_GENERATORS = {}   # (dataset, kind, class, preset, seed) -> trained GAN, for the life of the kernel
-
-def is_cached_generator(kind:str) -> bool:
-    "Whether the lab trains generators of `kind` once and samples them (a GAN of `minority_gan`)."
-    return kind in GAN_OVERSAMPLERS and kind in GAN_KINDS   # others of the registry (e.g. GAMO) take make_synthetic's own path
+_GANS = {}   # (dataset, kind, class, preset, seed) -> trained GAN, for the life of the kernel
 
 def reference_cut(cls:int) -> Protocol:
     "The cut a lab generator of class `cls` trains on: 10% of the class (a named protocol when one is this very cut)."
@@ -157,51 +153,50 @@ def reference_cut(cls:int) -> Protocol:
     named = [p for p in PROTOCOLS.values() if p.fractions == frac and not p.counts]
     return named[0] if named else Protocol(f"class{cls}_10pct", 'the lab', f"class {cls} keeps 10% of its images", fractions=frac)
 
-def generator_preset(dataset:str, preset:Preset|str) -> Preset:
+def gan_preset(dataset:str, preset:Preset|str) -> Preset:
     "The preset a lab generator trains at: the lab's data sizes, none of its classifier's (one generator serves both paths)."
     return get_preset(preset.name if isinstance(preset, Preset) else preset, **lab_sizes(dataset))
 
-def _generator_key(dataset:str, kind:str, cls:int, preset:Preset, seed:int) -> tuple:
-    return (dataset, kind, None if kind == 'cgan' else cls, preset, seed)   # one cGAN serves every class
+def _gan_key(dataset:str, kind:str, cls:int, preset:Preset, seed:int) -> tuple:
+    return (dataset, kind, None if get_oversampler(kind).one_model_for_all else cls, preset, seed)   # a cGAN serves every class
 
-def lab_generators(kind:str,             # a GAN oversampler: 'vanilla', 'dcgan', 'cgan' or 'wgan_gp'
-                   dataset:str, classes, # the classes that need synthetic images
-                   preset:Preset, seed:int=0, device=None,
-                   progress:bool=True,   # a progress bar while a generator trains for the first time
-                  ) -> dict:
+def lab_gans(kind:str,             # a GAN oversampler of the registry: 'vanilla', 'dcgan', 'cgan', 'wgan_gp', ...
+             dataset:str, classes, # the classes that need synthetic images
+             preset:Preset, seed:int=0, device=None,
+             progress:bool=True,   # a progress bar while a GAN trains for the first time
+            ) -> dict:
     "{class: trained GAN of `kind`}: trained once per (dataset, class, model, preset, seed), then loaded from disk or memory."
     out, splits = {}, None
     for c in classes:
-        key = _generator_key(dataset, kind, c, preset, seed)
-        if key not in _GENERATORS:
+        key = _gan_key(dataset, kind, c, preset, seed)
+        if key not in _GANS:
             splits = splits or (load_dataset(dataset, 'train', download=False), load_dataset(dataset, 'test', download=False))
             full, test = splits
             proto = reference_cut(c)
-            train, test = proto.apply(full, test, seed=seed)
-            train = subsample(train, preset.data_fraction, seed=seed)      # as prepare_data does for a study
-            task = make_task(train, test, c, feature_extractor(full, preset=preset, seed=seed, device=device),
-                                proto.name, preset, seed)
-            _GENERATORS[key], _ = minority_gan(kind, task, progress=progress, device=device)
-        out[c] = _GENERATORS[key]
+            train, test = cut_and_scale(full, test, proto, preset, seed)   # as a study's scenario does
+            task = make_task(train, test, c, feature_extractor(full, preset=preset, seed=seed, device=device), proto.name, preset, seed)
+            _GANS[key], _ = minority_gan(kind, task, progress=progress, device=device)
+        out[c] = _GANS[key]
     return out
 
 # %% ../nbs/14_lab.ipynb #5e886b07
 def lab_scenario(s:LabSettings, preset:Preset, device=None) -> Scenario:
     "The lab's settings as a scenario of the experiments notebook (study 'lab')."
-    return Scenario('lab', s.oversampler, s.dataset, None, s.oversampler, s.target, 'cnn2', preset.name, s.seed,
-                    minority=tuple(sorted(s.minority)) if s.profile == 'cut' else (), overrides=lab_overrides(s.dataset, s.speed, device))
+    return Scenario(study='lab', name=s.oversampler, dataset=s.dataset, protocol=None, oversampler=s.oversampler, target=s.target,
+                    classifier='cnn2', preset=preset.name, seed=s.seed, minority=tuple(sorted(s.minority)) if s.profile == 'cut' else (),
+                    overrides=lab_overrides(s.dataset, s.speed, device))
 
 def lab_cut(s:LabSettings, preset:Preset) -> ImageSet:
     "The imbalanced training set of `s`: the lab's cached balanced set, cut as the settings say."
     balanced = lab_data(s.dataset, preset.name, s.speed, int(s.seed))[0]
     return make_imbalanced(balanced, counts=keep_counts(balanced, s.minority, s.ir, s.profile, s.fractions), seed=int(s.seed))
 
-def missing_generators(s:LabSettings, preset:Preset) -> list:
+def missing_gans(s:LabSettings, preset:Preset) -> list:
     "The classes whose generator an update of `s` samples from and this kernel has not trained or loaded yet."
-    if not is_cached_generator(s.oversampler): return []
-    p = generator_preset(s.dataset, preset)
+    if get_oversampler(s.oversampler).make_gan is None: return []   # only a GAN is trained once and kept
+    p = gan_preset(s.dataset, preset)
     return [c for c in classes_to_fill(lab_scenario(s, preset), lab_cut(s, preset))
-            if _generator_key(s.dataset, s.oversampler, c, p, s.seed) not in _GENERATORS]
+            if _gan_key(s.dataset, s.oversampler, c, p, s.seed) not in _GANS]
 
 @dataclass
 class LabResult:
@@ -226,24 +221,24 @@ def run_lab(s:LabSettings,
     train = lab_cut(s, p)
     sc = lab_scenario(s, p, device)
     t_data = time.perf_counter()
-    gens = None
-    if is_cached_generator(sc.oversampler):
-        gens = lab_generators(sc.oversampler, s.dataset, classes_to_fill(sc, train), generator_preset(s.dataset, p),
-                              int(s.seed), device, progress)
-    t_gens = time.perf_counter()
-    extra, _ = make_synthetic(sc, train, test, full, device=device, progress=progress, generators=gens, quality=False)
+    gans = None
+    if sc.how.make_gan is not None:               # a GAN: trained once per kernel (or loaded), then only sampled
+        gans = lab_gans(sc.oversampler, s.dataset, classes_to_fill(sc, train), gan_preset(s.dataset, p), int(s.seed), device, progress)
+    t_gans = time.perf_counter()
+    extra, _ = make_synthetic(sc, train, test, full, device=device, progress=progress, gans=gans, quality=False)
     t_synth = time.perf_counter()
     row = train_and_score(sc, train, test, extra, device=device, progress=progress,
                          seconds={'data': t_data - t0, 'synthetic': t_synth - t_data})
     t_clf = time.perf_counter()
-    key = replace(s, oversampler='none')
+    key = replace(s, oversampler=NO_OVERSAMPLING)
     baselines = {} if baselines is None else baselines
-    if s.oversampler == 'none': baselines[key] = row
+    if not sc.how.adds_images: baselines[key] = row
     elif key not in baselines:
-        baselines[key] = train_and_score(replace(sc, name='none', oversampler='none'), train, test, None, device=device, progress=progress)
+        baselines[key] = train_and_score(replace(sc, name=NO_OVERSAMPLING, oversampler=NO_OVERSAMPLING), train, test, None,
+                                         device=device, progress=progress)
     t_end = time.perf_counter()
     return LabResult(s, train, extra, row, baselines[key],
-                     {'data': t_data - t0, 'generators': t_gens - t_data, 'synthetic': t_synth - t_gens,
+                     {'data': t_data - t0, 'gans': t_gans - t_data, 'synthetic': t_synth - t_gans,
                       'classifier': t_clf - t_synth, 'baseline': t_end - t_clf, 'total': t_end - t0})
 
 # %% ../nbs/14_lab.ipynb #38723e1e
@@ -255,7 +250,7 @@ def metrics_table(res:LabResult) -> pd.DataFrame:
     name = res.settings.oversampler
     df = pd.DataFrame({name: [res.row[k] for k in LAB_METRICS], 'no oversampling': [res.baseline[k] for k in LAB_METRICS]},
                       index=pd.Index(list(LAB_METRICS.values()), name='metric'))
-    if name == 'none': return df[['no oversampling']].round(3)
+    if not get_oversampler(name).adds_images: return df[['no oversampling']].round(3)
     df['change'] = df[name] - df['no oversampling']
     return df.round(3)
 
@@ -277,13 +272,6 @@ def lab_figures(res:LabResult) -> dict:
     figs['confusions'] = plot_confusions({'no oversampling': np.array(res.baseline['confusion']), s.oversampler: np.array(res.row['confusion'])},
                                          list(train.classes), zeros=False)                      # blank cells are 0.00
     return figs
-
-def figure_png(fig, dpi:int=80) -> bytes:
-    "A figure as PNG bytes (and the figure closed)."
-    buf = io.BytesIO()                       # a figure laid out by its own engine needs no second, tight pass
-    fig.savefig(buf, format='png', dpi=dpi, bbox_inches=None if fig.get_layout_engine() is not None else 'tight')
-    plt.close(fig)
-    return buf.getvalue()
 
 # %% ../nbs/14_lab.ipynb #bc245c8c
 def history_row(res:LabResult) -> dict:

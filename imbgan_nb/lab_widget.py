@@ -12,10 +12,11 @@ import pandas as pd
 
 from .core import get_preset
 from .data import DATASETS
-from .experiments import OVERSAMPLERS
-from .lab import (SPEEDS, LabSettings, LabResult, available_datasets, figure_png, generator_preset, history_row,
-                           lab_figures, lab_generators, lab_precision, metrics_table, missing_generators, parse_fractions,
+from .registry import NO_OVERSAMPLING, OVERSAMPLERS
+from .lab import (SPEEDS, LabSettings, LabResult, available_datasets, gan_preset, history_row,
+                           lab_figures, lab_gans, lab_precision, metrics_table, missing_gans, parse_fractions,
                            plot_recall_by_ratio, run_lab)
+from .data import figure_png
 
 # %% ../nbs/14a_lab_widget.ipynb #3abe1125
 class Latest:
@@ -51,7 +52,7 @@ class Lab:
         self.fractions = W.Text(value='', placeholder='keep fractions, e.g. Coat: 0.3', description='keep', continuous_update=False, layout=lay)
         self.ir = W.FloatLogSlider(value=10, base=10, min=0, max=3, step=0.02, description='IR', continuous_update=False,
                                    readout_format='.1f', layout=lay)
-        self.oversampler = W.Dropdown(options=list(OVERSAMPLERS), value='none', description='oversampler', layout=lay)
+        self.oversampler = W.Dropdown(options=list(OVERSAMPLERS), value=NO_OVERSAMPLING, description='oversampler', layout=lay)
         self.target = W.Dropdown(options=_TARGETS, value='mean', description='target', layout=lay)
         self.count = W.BoundedIntText(value=300, min=0, max=100_000, description='count', disabled=True, layout=lay)
         self.speed = W.ToggleButtons(options=list(SPEEDS), value='fast', description='classifier', style={'button_width': '70px'})
@@ -104,7 +105,7 @@ class Lab:
         i = self._latest.new()
         try:
             s = self.settings()
-            self._prepare_generators(s)
+            self._prepare_gans(s)
         except Exception as e: return self._fail(i, e)
         self._job = (i, s)
         self.status.value = f"<i>working on update {i}…</i>"
@@ -114,12 +115,12 @@ class Lab:
             self._worker.start()
         self._wake.set()
 
-    def _prepare_generators(self, s:LabSettings):
+    def _prepare_gans(self, s:LabSettings):
         "Train (first time, with a progress bar) or load the generators in the kernel, before the worker needs them."
-        missing = missing_generators(s, self.preset)
+        missing = missing_gans(s, self.preset)
         if not missing: return
         self.status.value = f"<b>training or loading the {s.oversampler} generator(s); later loads are instant…</b>"
-        with self.log: lab_generators(s.oversampler, s.dataset, missing, generator_preset(s.dataset, self.preset), s.seed, self.device, progress=True)
+        with self.log: lab_gans(s.oversampler, s.dataset, missing, gan_preset(s.dataset, self.preset), s.seed, self.device, progress=True)
         self.log.clear_output()
 
     def _loop(self):

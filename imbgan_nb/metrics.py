@@ -146,7 +146,7 @@ def plot_confusions(cms:dict,           # title -> K x K confusion matrix, in pa
                     normalize:bool=True, # rates (rows sum to 1) rather than counts
                     zeros:bool=True,    # write the cells whose shown value is 0
                    ):
-    "Draw several confusion matrices side by side, titled '(a) <title>', '(b) ...'; return the Figure."
+    "Draw several confusion matrices side by side, each titled by its letter and its key ('(a) balanced', '(b) ...'); return the Figure."
     if not cms: raise ValueError("cms is empty: pass a dict {title: confusion matrix}.")
     side = 1.5 + 0.4 * len(classes)
     fig, axs = plt.subplots(1, len(cms), figsize=(side * len(cms), side), layout='constrained', squeeze=False)

@@ -153,14 +153,14 @@ def _inverse_affine(angle, tx, ty, shear, scale) -> torch.Tensor:
     return torch.cat([inv, t], 2)
 
 def random_affine(images:torch.Tensor,              # uint8 (N, C, H, W)
-                  generator:torch.Generator,        # seeded: the same generator state, the same transforms
+                  rng:torch.Generator,              # seeded: the same rng state, the same transforms
                   flip:bool=False,                   # mirror a random half of the images left-right
                   rotation:float=15.0, shift:float=0.1, shear:float=10.0, zoom:tuple=(0.9, 1.1),
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     "Each image rotated, shifted, sheared and zoomed by its own random amounts in one batched warp; and which were flipped."
     n, _, h, w = images.shape
     if n == 0: return images.clone(), torch.zeros(0, dtype=torch.bool)
-    u = torch.rand(n, 6, generator=generator, dtype=torch.float64)
+    u = torch.rand(n, 6, generator=rng, dtype=torch.float64)
     angle = (2*u[:, 0] - 1) * rotation
     tx, ty = (2*u[:, 1] - 1) * shift * w, (2*u[:, 2] - 1) * shift * h
     sh = (2*u[:, 3] - 1) * shear
@@ -189,25 +189,25 @@ def transform_oversample(train:ImageSet, cls, n:int, seed:int=0,
 
 # %% ../nbs/10_oversampling.ipynb #dbc3e2c8
 def gan_oversample(train:ImageSet, cls, n:int, seed:int=0,
-                   generator=None,    # has .sample(n, cls, generator=torch.Generator) -> float (n, C, H, W) in [-1, 1]; or {class: that}
+                   gan=None,          # has .sample(n, cls, rng=torch.Generator) -> float (n, C, H, W) in [-1, 1]; or {class: that}
                   ) -> ImageSet:
-    "`n` images of class `cls` sampled from a trained generator, converted to uint8."
+    "`n` images of class `cls` sampled from a trained GAN, converted to uint8."
     c = train.class_index(cls)
-    if isinstance(generator, dict):
-        by_class = {train.class_index(k): v for k, v in generator.items()}
-        if c not in by_class: raise ValueError(f"no generator given for class {train.classes[c]!r}: the dict names "
+    if isinstance(gan, dict):
+        by_class = {train.class_index(k): v for k, v in gan.items()}
+        if c not in by_class: raise ValueError(f"no GAN given for class {train.classes[c]!r}: the dict names "
                                                f"{[train.classes[k] for k in sorted(by_class)]}.")
-        generator = by_class[c]
-    if generator is None or not callable(getattr(generator, 'sample', None)):
-        raise ValueError("method 'gan' needs generator=: a trained GAN (e.g. from minority_gan) or a dict {class: GAN}.")
-    if tuple(getattr(generator, 'classes', train.classes)) != train.classes:
-        raise ValueError(f"the generator was trained on classes {list(generator.classes)}, not {list(train.classes)}.")
+        gan = by_class[c]
+    if gan is None or not callable(getattr(gan, 'sample', None)):
+        raise ValueError("method 'gan' needs gan=: a trained GAN (e.g. from minority_gan) or a dict {class: GAN}.")
+    if tuple(getattr(gan, 'classes', train.classes)) != train.classes:
+        raise ValueError(f"the GAN was trained on classes {list(gan.classes)}, not {list(train.classes)}.")
     if n == 0: return _extra_set(train, c, torch.empty(0, *train.shape, dtype=torch.uint8), torch.empty(0), 'gan')
-    try: x = generator.sample(n, c, generator=torch.Generator().manual_seed(_class_seed(seed, c)))
-    except ValueError as e: raise ValueError(f"the generator cannot make class {train.classes[c]!r}: {e}") from e
+    try: x = gan.sample(n, c, rng=torch.Generator().manual_seed(_class_seed(seed, c)))
+    except ValueError as e: raise ValueError(f"the GAN cannot make class {train.classes[c]!r}: {e}") from e
     x = torch.as_tensor(x).detach().cpu()
     if tuple(x.shape) != (n, *train.shape) or not x.is_floating_point() or not torch.isfinite(x).all():
-        raise ValueError(f"the generator returned {x.dtype} {tuple(x.shape)}; expected finite floats {(n, *train.shape)}.")
+        raise ValueError(f"the GAN returned {x.dtype} {tuple(x.shape)}; expected finite floats {(n, *train.shape)}.")
     images = to_pixels(x)
     return _extra_set(train, c, images, torch.full((n,), -1), 'gan')
 
@@ -221,22 +221,22 @@ def oversample(train:ImageSet,     # the imbalanced training set
                target='mean',      # see target_counts: 'mean', 'majority', images per class, or {class: extra images}
                classes=None,       # classes that may be topped up (None: all)
                seed:int=0,         # same seed, same extra images
-               generator=None,     # method 'gan' only: a trained GAN, or {class: GAN}
+               gan=None,           # method 'gan' only: a trained GAN, or {class: GAN}
               ) -> ImageSet:
     "Only the extra images that bring the classes to `target`, made by `method`; split 'synthetic'."
     if method not in METHODS: raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
-    if (generator is not None) != (method == 'gan'):
-        raise ValueError("method 'gan' needs generator= (a trained GAN)." if method == 'gan' else
-                         f"generator= is only used by method 'gan', not {method!r}.")
+    if (gan is not None) != (method == 'gan'):
+        raise ValueError("method 'gan' needs gan= (a trained GAN)." if method == 'gan' else
+                         f"gan= is only used by method 'gan', not {method!r}.")
     _class_seed(seed, 0)                                                       # a bad seed fails before any work
     need = target_counts(train, target, classes)
     for c in need: _members(train, c, method, _MIN_REAL[method])
-    kw = {'generator': generator} if method == 'gan' else {}
+    kw = {'gan': gan} if method == 'gan' else {}
     return concat_sets([METHODS[method](train, c, n, seed, **kw) for c, n in need.items()], like=train, name=f"{train.name}+{method}", split='synthetic')
 
-def balance(train:ImageSet, method:str, target='mean', classes=None, seed:int=0, generator=None) -> tuple[ImageSet, ImageSet]:
+def balance(train:ImageSet, method:str, target='mean', classes=None, seed:int=0, gan=None) -> tuple[ImageSet, ImageSet]:
     "`(train, extra)`: the real set unchanged and its extra images, ready for `fit_classifier(train, arch, extra=extra)`."
-    return train, oversample(train, method, target, classes, seed, generator)
+    return train, oversample(train, method, target, classes, seed, gan)
 
 def combined(train:ImageSet, extra:ImageSet) -> ImageSet:
     "Real and extra images in one set (the extra ones last; their source_index: the source's, -1 if generated)."

@@ -41,7 +41,7 @@ def beside_paper(rows:list) -> pd.DataFrame:
     loss = df.groupby('name')['loss'].first().reindex(order)
     table['paper ACSA'] = [table1_cell(n, 'acsa', loss[n]) for n in order]
     table['paper GM'] = [table1_cell(n, 'gm', loss[n]) for n in order]
-    gen = lambda r, key, how: how([v[key] for v in r['generator'].values()]) if r.get('generator') and key in next(iter(r['generator'].values())) else np.nan
+    gen = lambda r, key, how: how([v[key] for v in r['collapse'].values()]) if r.get('collapse') and key in next(iter(r['collapse'].values())) else np.nan
     df['fewest vertices'] = [gen(r, 'distinct_sources', min) for r in rows]
     df['max weight'] = [gen(r, 'max_weight', np.mean) for r in rows]
     extra = df.groupby('name')[['fewest vertices', 'max weight']].agg(lambda s: s.min() if s.name == 'fewest vertices' else s.mean()).reindex(order)

@@ -4,10 +4,12 @@
 
 # %% auto #0
 __all__ = ['ROWS', 'META', 'LOCK', 'SET_ASIDE', 'ROW_FIELDS', 'OVERALL', 'MINORITY', 'row_problem', 'read_rows', 'read_meta',
-           'check_run_folder', 'RunLock', 'run_study', 'study_tables', 'write_report']
+           'check_run_folder', 'RunLock', 'run_study', 'serial_rows', 'local_rows', 'ray_rows', 'study_tables',
+           'write_report']
 
 # %% ../nbs/13a_runs.ipynb #709bd39c
-import json, os, socket, time
+import json, multiprocessing, os, socket, time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
@@ -15,17 +17,20 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
-from .core import check_no_links, write_atomic
+import torch
+
+from .core import check_count, check_no_links, write_atomic
 from .data import short_path
 from .metrics import plot_confusions, plot_scenarios, results_table
-from .experiments import STUDIES, run_scenario, study_scenarios
+from .experiments import Scenario, scenario_row, write_manifest
+from .studies import STUDIES, study_scenarios
 
 # %% ../nbs/13a_runs.ipynb #9764b48d
 ROWS, META, LOCK = 'rows.jsonl', 'study.json', 'run.lock'   # a run folder's files
 
 SET_ASIDE = 'rows.set_aside.jsonl'   # rows that do not belong to their folder, kept apart, never counted
 ROW_FIELDS = {'key': str, 'study': str, 'preset': str, 'name': str, 'seed': int, 'minority': list, 'n_test': int,
-              'quality': dict, 'generator': dict, 'per_class': list, 'confusion': list, 'seconds': dict, 'device': str}
+              'quality': dict, 'collapse': dict, 'per_class': list, 'confusion': list, 'seconds': dict, 'device': str}
 OVERALL = ('accuracy', 'macro_precision', 'macro_recall', 'macro_f1', 'auc_roc', 'acsa', 'gm')   # the report's two tables
 MINORITY = ('minority_precision', 'minority_recall', 'minority_f1')
 
@@ -56,7 +61,7 @@ def read_rows(out:Path|str,
     meta = read_meta(out) if (Path(out)/META).exists() else None
     rows, seen, repeated, aside = [], set(), 0, []
     for n, line in enumerate(path.read_text().splitlines(), 1):
-        try: row = json.loads(line)
+        try: row = _upgraded(json.loads(line))
         except json.JSONDecodeError: continue
         if (why := row_problem(row, meta)) is not None:
             print(f"{short_path(path)} line {n}: {why}; set aside, not counted" + (f" (moved to {SET_ASIDE})." if repair else "."))
@@ -72,6 +77,12 @@ def read_rows(out:Path|str,
             write_atomic(Path(out)/SET_ASIDE, lambda tmp: tmp.write_text(kept + ''.join(l + '\n' for l in aside)), root=out)
         _write_rows(out, rows)
     return rows
+
+def _upgraded(row):
+    "A row of an earlier kit version with today's field names: GAMO's collapse report was called 'generator'."
+    if isinstance(row, dict) and 'generator' in row and 'collapse' not in row:
+        row = {('collapse' if k == 'generator' else k): v for k, v in row.items()}
+    return row
 
 def _write_rows(out:Path, rows:list):
     "rows.jsonl rewritten whole, atomically: a kill at any moment leaves the old rows or the new ones."
@@ -153,7 +164,10 @@ def _claim_folder(out:Path, study:str, preset:str, create:bool=True):
     if create: write_atomic(meta, lambda tmp: tmp.write_text(json.dumps({'study': study, 'preset': preset, 'description': STUDIES[study][0]}, indent=1)), root=out)
 
 def run_study(study:str, out:Path|str, preset:str|None=None, seeds:int=1, device=None, progress:bool=True,
-              only:list|None=None,  # scenario names to run (None: all); the others can follow later into the same folder
+              only:list|None=None,     # scenario names to run (None: all); the others can follow later into the same folder
+              workers:int=1,           # rows at once, each in a process of its own on this machine (1: one after another, here)
+              threads:int|None=None,   # torch threads per row (None: this machine's cores shared out between the workers)
+              ray:str|bool|None=None,  # run the rows as Ray tasks: True for a local Ray, or a cluster's address
              ) -> list[dict]:
     "Run (or finish) every scenario of `study` into `out`, holding the folder's lock; write the report; return all rows."
     scenarios = study_scenarios(study, preset, seeds, only)
@@ -165,12 +179,101 @@ def run_study(study:str, out:Path|str, preset:str|None=None, seeds:int=1, device
         done = {r['key'] for r in rows}
         todo = [sc for sc in scenarios if sc.key not in done]
         if done: print(f"{len(scenarios) - len(todo)} of {len(scenarios)} rows already done in {short_path(out)}; running {len(todo)}")
-        for sc in tqdm(todo, desc=f"study {study}", disable=not progress):
-            rows.append(run_scenario(sc, out, device=device, progress=progress))
-            _write_rows(out, rows)
+        order = {sc.key: i for i, sc in enumerate(scenarios)}            # rows.jsonl in the study's order, however they finish
+        checkpoints, _ = (check_no_links(out/sub, out) for sub in ('checkpoints', 'manifests'))   # no write through a link
+        if ray: finished = ray_rows(todo, None if ray is True else ray, device, threads, checkpoints if ray is True else None)
+        elif workers > 1: finished = local_rows(todo, checkpoints, device, workers, threads)
+        else: finished = serial_rows(todo, checkpoints, device, progress, threads)
+        where = f"{workers} workers" if workers > 1 and not ray else 'Ray' if ray else 'here'
+        with tqdm(total=len(todo), desc=f"study {study} ({where})", disable=not progress) as bar:
+            for sc, row, source_index in finished:                      # this process alone writes the folder
+                write_manifest(out, sc, source_index)
+                rows.append(row); rows.sort(key=lambda r: order.get(r['key'], -1))
+                _write_rows(out, rows); bar.update()
         write_report(out, rows)
     return rows
 
+# %% ../nbs/13a_runs.ipynb #5361cca5
+def _threads_for(workers:int, threads:int|None) -> int:
+    "Torch threads per row: as asked, or this machine's threads shared out between the workers."
+    if threads is not None: return check_count('threads', threads)
+    return max(1, torch.get_num_threads() // workers)
+
+def _row_with_threads(sc:Scenario, checkpoints, device, threads:int|None, progress:bool=False):
+    "A scenario's (row, source indices), computed with `threads` torch threads (None: as the process has them), which are then put back."
+    before = torch.get_num_threads()
+    if threads: torch.set_num_threads(threads)
+    try: return scenario_row(sc, checkpoints, device, progress)
+    finally: torch.set_num_threads(before)
+
+def _slow_first(todo:list) -> list:
+    "Rows that train a model (a GAN, or GAMO's game) first: the longest rows start at once and do not end the run alone."
+    return sorted(todo, key=lambda sc: sc.how.make_gan is None and not sc.how.trains_classifier)
+
+def serial_rows(todo:list, checkpoints=None, device=None, progress:bool=True, threads:int|None=None):
+    "Yield (scenario, row, source indices) for each scenario, one after another, in this process."
+    for sc in todo: yield (sc, *_row_with_threads(sc, checkpoints, device, threads, progress))
+
+def _drain(pending:dict, result):
+    "Yield (scenario, *result(handle)) as handles finish; after a failure, drop what has not started and raise it at the end."
+    error = None
+    while pending:
+        for handle in result.wait(pending):
+            sc = pending.pop(handle)
+            try: yield (sc, *result.get(handle))
+            except Exception as e:
+                if error is None: error = e; result.cancel(pending)       # the others still running finish and are kept
+    if error is not None: raise error
+
+class _Futures:
+    "How `_drain` waits on, reads and cancels the futures of a process pool."
+    def wait(self, pending): return wait(list(pending), return_when=FIRST_COMPLETED).done
+    def get(self, future): return future.result()
+    def cancel(self, pending):
+        for f in [f for f in pending if f.cancel()]: pending.pop(f)
+
+def local_rows(todo:list, checkpoints=None, device=None, workers:int=2, threads:int|None=None):
+    "Start `workers` processes on this machine at once, and return the generator of (scenario, row, source indices) as rows finish."
+    workers, threads = check_count('workers', workers), _threads_for(workers, threads)
+    if workers * threads > (cpus := os.cpu_count() or 1):
+        raise ValueError(f"{workers} workers x {threads} threads is {workers * threads} threads on {cpus} cores: they would wait on "
+                         f"each other (a DCGAN row ran 20x slower here). Give --threads {max(1, cpus // workers)}, or fewer workers.")
+    pool = ProcessPoolExecutor(min(workers, max(1, len(todo))), mp_context=multiprocessing.get_context('spawn'))   # fresh interpreters
+    pending = {pool.submit(_row_with_threads, sc, checkpoints, None if device is None else str(device), threads): sc
+               for sc in _slow_first(todo)}
+    return _pool_rows(pool, pending)
+
+def _pool_rows(pool:ProcessPoolExecutor, pending:dict):
+    "Yield the pool's rows as they finish; on Ctrl-C stop the workers too; shut the pool down in any case."
+    try: yield from _drain(pending, _Futures())
+    except KeyboardInterrupt:
+        for proc in list((pool._processes or {}).values()): proc.terminate()
+        raise
+    finally: pool.shutdown(wait=True, cancel_futures=True)
+
+class _RayRefs:
+    "How `_drain` waits on, reads and cancels Ray's object references."
+    def __init__(self, ray): self.ray = ray
+    def wait(self, pending): return self.ray.wait(list(pending), num_returns=1)[0]
+    def get(self, ref): return self.ray.get(ref)
+    def cancel(self, pending):
+        for ref in list(pending): self.ray.cancel(ref)                    # queued tasks never start; running ones are interrupted
+
+def ray_rows(todo:list, address:str|None=None, device=None, threads:int|None=None,
+             checkpoints=None,   # a folder every task can reach (a local Ray); None: each node's own cache
+            ):
+    "Yield (scenario, row, source indices) as Ray tasks finish: on `address`'s cluster, or a local Ray; a GPU per row if it has GPUs."
+    try: import ray
+    except ImportError: raise ValueError("Ray is not installed: `pip install -e \".[ray]\"` (or `pip install ray`), or run without --ray.") from None
+    started = not ray.is_initialized()
+    if started: ray.init(address=address, logging_level='warning', include_dashboard=False)
+    try:
+        gpus = 1 if ray.cluster_resources().get('GPU', 0) >= 1 else 0
+        task = ray.remote(_row_with_threads).options(num_cpus=threads or 1, num_gpus=gpus)
+        pending = {task.remote(sc, checkpoints, None if device is None else str(device), threads or 1): sc for sc in _slow_first(todo)}
+        yield from _drain(pending, _RayRefs(ray))
+    finally:
+        if started: ray.shutdown()
 
 # %% ../nbs/13a_runs.ipynb #f5c65be1
 def _md_table(df:pd.DataFrame) -> str:

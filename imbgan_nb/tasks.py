@@ -13,7 +13,7 @@ import torch
 
 from .core import Preset, check_no_links, get_preset
 from .data import ImageSet, cache_dir, load_dataset
-from .imbalance import get_protocol, subsample
+from .imbalance import study_data
 from .quality import feature_extractor, frechet_distance
 from .training import GAN, History, train_gan
 
@@ -69,7 +69,7 @@ class MinorityTask:
         real, n = self.extractor(self.validation.images), len(self.validation)
         def score(gan):
             g = torch.Generator().manual_seed(self.seed)
-            return float(np.mean([frechet_distance(real, self.extractor(gan.sample(n, self.cls, generator=g))) for _ in range(draws)]))
+            return float(np.mean([frechet_distance(real, self.extractor(gan.sample(n, self.cls, rng=g))) for _ in range(draws)]))
         return score
 
 def make_task(train:ImageSet, test:ImageSet, cls:int, extractor, protocol:str, preset:Preset, seed:int=0) -> MinorityTask:
@@ -82,9 +82,7 @@ def minority_task(dataset:str='fashion_mnist', protocol:str='sneaker_10pct',
                   preset:Preset|None=None, seed:int=0, root=None, download:bool=True, device=None) -> MinorityTask:
     "Load `dataset`, apply `protocol`, scale to the preset, cut the validation split, and train (or load) the feature extractor."
     preset = preset or get_preset()
-    full, test = load_dataset(dataset, 'train', root, download), load_dataset(dataset, 'test', root, download)
-    train, test = get_protocol(protocol).apply(full, test, seed=seed)
-    train = subsample(train, preset.data_fraction, seed=seed)
+    train, test, full = study_data(dataset, protocol, preset, seed, root, download)
     c = int(train.counts().argmin()) if cls is None else train.class_index(cls)
     return make_task(train, test, c, feature_extractor(full, preset=preset, seed=seed, device=device), protocol, preset, seed)
 
@@ -96,5 +94,5 @@ def fit_minority_gan(gan:GAN, task:MinorityTask, cache:bool=True, progress:bool=
     folder = cache_dir()/'gans'/f"{task.key}_{gan.name}_{gan.fingerprint()}" if cache else None   # another setting: another folder
     if folder is not None: check_no_links(folder, cache_dir())           # nothing written through a link planted in the cache
     kw = dict(epochs=epochs, batch_size=p.gan_batch, seed=task.seed, snapshot_every=max(1, min(p.snapshot_every, epochs)),
-              score_fn=task.score_fn(), checkpoint_dir=folder, progress=progress)
+              score_fn=task.score_fn(), checkpoint_dir=folder, progress=progress, precision=p.gan_precision)
     return train_gan(gan, data, **{**kw, **overrides})

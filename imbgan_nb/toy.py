@@ -21,9 +21,8 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 
 from .core import device_generator, get_device, seed_everything
-from .training import BCEGAN, GAN
-from .wgan_gp import WGANGP
-from .lab import figure_png
+from .training import BCEGAN, GAN, WGANGP
+from .data import figure_png
 
 # %% ../nbs/04a_gan_playground.ipynb #0e48db7e
 RING = {'modes': 8, 'radius': 2.0, 'std': 0.1}   # eight Gaussians on a circle of radius 2, each of standard deviation 0.1
@@ -34,15 +33,15 @@ def ring_centres(modes:int=8, radius:float=2.0) -> torch.Tensor:
     return radius * torch.stack([angle.cos(), angle.sin()], 1)
 
 def ring_of_gaussians(n:int, modes:int=8, radius:float=2.0, std:float=0.1,
-                      generator:torch.Generator|None=None, # seeded; the points are drawn on its device
+                      rng:torch.Generator|None=None,       # seeded; the points are drawn on its device
                       device=None) -> torch.Tensor:
     "n points of the ring: a mode $k$ uniformly, then $x = \\mu_k + \\sigma\\epsilon$ with $\\epsilon \\sim N(0, I)$; float (n, 2)."
     if not (isinstance(n, int) and n >= 1): raise ValueError(f"ask for at least one point, got n={n!r}.")
     if not (isinstance(modes, int) and modes >= 1) or not std > 0:
         raise ValueError(f"a ring needs at least one mode and a positive std, got modes={modes!r}, std={std!r}.")
-    where = generator.device if generator is not None else get_device(device)
-    angle = torch.randint(modes, (n,), generator=generator, device=where) * (2 * math.pi / modes)
-    x = radius * torch.stack([angle.cos(), angle.sin()], 1) + std * torch.randn(n, 2, generator=generator, device=where)
+    where = rng.device if rng is not None else get_device(device)
+    angle = torch.randint(modes, (n,), generator=rng, device=where) * (2 * math.pi / modes)
+    x = radius * torch.stack([angle.cos(), angle.sin()], 1) + std * torch.randn(n, 2, generator=rng, device=where)
     return x.to(get_device(device)) if device is not None else x
 
 def ring_density(x:torch.Tensor, modes:int=8, radius:float=2.0, std:float=0.1) -> torch.Tensor:
@@ -95,14 +94,15 @@ def make_toy_gan(loss:str='non_saturating',  # one of TOY_LOSSES
         raise ValueError(f"n_critic={n_critic!r}: give a whole number of D steps per G step, at least 1.")
     if not penalty_weight >= 0: raise ValueError(f"penalty_weight={penalty_weight!r}: give 0 (no penalty) or more.")
     seed_everything(seed)
-    betas = (0.5, 0.9) if loss == 'wgan_gp' else (0.5, 0.999)
+    critic = issubclass(TOY_LOSSES[loss], WGANGP)      # Gulrajani et al.'s Adam betas, and a penalty to weigh
+    betas = (0.5, 0.9) if critic else (0.5, 0.999)
     gan = TOY_LOSSES[loss](ToyGenerator(latent_dim, hidden), ToyDiscriminator(hidden, spectral_norm), ('ring',), (2,), cls=0,
                            latent_dim=latent_dim, lr_g=lr, lr_d=lr if lr_d is None else lr_d, betas=betas, device=device)
     if optimizer == 'sgd':
         gan.opt_G = torch.optim.SGD(gan.G.parameters(), lr=lr, momentum=0.9)
         gan.opt_D = torch.optim.SGD(gan.D.parameters(), lr=lr if lr_d is None else lr_d, momentum=0.9)
     if n_critic is not None: gan.n_critic = n_critic
-    if loss == 'wgan_gp': gan.penalty_weight = float(penalty_weight)
+    if critic: gan.penalty_weight = float(penalty_weight)
     return gan
 
 # %% ../nbs/04a_gan_playground.ipynb #583c00cb
@@ -156,10 +156,10 @@ class ToyRun:
     "A toy GAN on the ring, stepped by hand (`step_d`, `step_g`) or in rounds of `n_critic` D steps and one G step (`run`)."
     def __init__(self, gan:GAN, batch_size:int=256, seed:int=0, ring:dict|None=None, n_show:int=500):
         self.gan, self.batch_size, self.ring = gan, batch_size, {**RING, **(ring or {})}
-        self.generator = device_generator(seed, gan.device)                  # real points, noise and all: drawn on the device
+        self.rng = device_generator(seed, gan.device)                        # real points, noise and all: drawn on the device
         self.labels = torch.zeros(batch_size, dtype=torch.int64, device=gan.device)
-        self.fixed_z = gan.latent(n_show, self.generator)                      # the same noise in every picture
-        self.fixed_real = ring_of_gaussians(n_show, **self.ring, generator=self.generator)
+        self.fixed_z = gan.latent(n_show, self.rng)                      # the same noise in every picture
+        self.fixed_real = ring_of_gaussians(n_show, **self.ring, rng=self.rng)
         self.d_rows, self.g_rows, self.steps = [], [], 0                       # rows of 0-d tensors, read when asked
         self._read = {}            # per player: (rows read, their steps, their values), so a row is read from the device once
         self._shown = (-1, None)   # (G steps, G's points then): G changes only in a G step
@@ -167,15 +167,15 @@ class ToyRun:
     @single_threaded
     def step_d(self):
         "One D step on a fresh real batch."
-        real = ring_of_gaussians(self.batch_size, **self.ring, generator=self.generator)
-        row, _ = self.gan.d_step(real, self.labels, self.generator)
+        real = ring_of_gaussians(self.batch_size, **self.ring, rng=self.rng)
+        row, _ = self.gan.d_step(real, self.labels, self.rng)
         self.steps += 1; self.d_rows.append((self.steps, row))
         return self
 
     @single_threaded
     def step_g(self):
         "One G step on fresh samples; also records how hard G's loss pushes them, the mean of $\\|\\partial L_G / \\partial G(z)\\|$."
-        fake = self.gan.generate(self.gan.latent(self.batch_size, self.generator), self.labels)
+        fake = self.gan.generate(self.gan.latent(self.batch_size, self.rng), self.labels)
         fake.retain_grad()
         row = self.gan.g_step(fake, self.labels)
         row['push'] = fake.grad.norm(dim=1).mean()

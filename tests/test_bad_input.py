@@ -61,8 +61,8 @@ def assert_one_line_error(res, *words):
     (lambda d: LabSettings(target=2.7), "target 2.7"),
     (lambda d: LabSettings(seed=-1), "seed must be a non-negative integer"),
     (lambda d: LabSettings(speed='turbo'), "Unknown speed 'turbo'"),
-    (lambda d: Scenario('s', 'n', 'digits', None, seed=1.5), "seed must be a non-negative integer"),
-    (lambda d: Scenario('s', 'n', 'digits', None, 'random', target=2.7), "target 2.7"),
+    (lambda d: Scenario(study='s', name='n', dataset='digits', protocol=None, seed=1.5), "seed must be a non-negative integer"),
+    (lambda d: Scenario(study='s', name='n', dataset='digits', protocol=None, oversampler='random', target=2.7), "target 2.7"),
 ])
 def test_bad_arguments_are_refused_with_the_valid_choices(digits, call, message):
     with pytest.raises(ValueError, match=message.replace('(', r'\(').replace(')', r'\)').replace(']', r'\]')):
@@ -269,7 +269,7 @@ def test_report_refuses_a_linked_figures_folder(env, tmp_path):
 def test_a_scenario_refuses_linked_checkpoints_or_manifests_before_any_work(tmp_path):
     from imbgan_nb.experiments import run_scenario
     outside = tmp_path/'outside'; outside.mkdir()
-    sc = Scenario('demo', 'DCGAN', 'digits', 'sneaker_10pct', 'dcgan', 'mean', 'cnn2', 'ci', 0)
+    sc = Scenario(study='demo', name='DCGAN', dataset='digits', protocol='sneaker_10pct', oversampler='dcgan', target='mean', classifier='cnn2', preset='ci', seed=0)
     for sub in ('checkpoints', 'manifests'):
         run = tmp_path/f'run_{sub}'; run.mkdir(); (run/sub).symlink_to(outside)
         with pytest.raises(ValueError, match=f'{sub} is a symbolic link'):
@@ -348,7 +348,7 @@ def test_zero_or_negative_epochs_are_refused_by_name(digits):
     with pytest.raises(ValueError, match=r'clf_epochs=-1: give a whole number of at least 0'):
         fit_classifier(digits, 'cnn2', preset=get_preset('ci').with_(clf_epochs=-1), device='cpu', progress=False)
     with pytest.raises(ValueError, match=r'clf_epochs=0 in a study; give at least 1'):    # 0 is an untrained floor, never a row
-        Scenario('demo', 'Baseline', 'digits', 'sneaker_10pct', 'none', 'mean', 'cnn2', 'ci', 0, overrides=(('clf_epochs', 0),))
+        Scenario(study='demo', name='Baseline', dataset='digits', protocol='sneaker_10pct', oversampler='none', target='mean', classifier='cnn2', preset='ci', seed=0, overrides=(('clf_epochs', 0),))
     with pytest.raises(ValueError, match=r"'clf_epoch' is not a preset size: did you mean 'clf_epochs'"):
         get_preset('ci', clf_epoch=3)
     gan = make_vanilla_gan(digits.classes, 7, digits.shape, device='cpu')

@@ -315,13 +315,13 @@ def test_imageset_validates_its_tensors():
 def test_batches_cover_every_image_once_and_are_seeded(digits):
     train, _ = digits
     g = torch.Generator().manual_seed(0)
-    got = list(batches(train, 100, generator=g))
+    got = list(batches(train, 100, rng=g))
     assert [len(y) for _, y in got][:-1] == [100]*(len(train)//100)
     ys = torch.cat([y for _, y in got])
     assert torch.equal(ys.sort().values, train.labels.sort().values)
     x0 = got[0][0]
     assert x0.dtype == torch.float32 and x0.min() >= -1 and x0.max() <= 1
-    again = next(iter(batches(train, 100, generator=torch.Generator().manual_seed(0))))[0]
+    again = next(iter(batches(train, 100, rng=torch.Generator().manual_seed(0))))[0]
     assert torch.equal(again, x0)
     assert len(list(batches(train, 100, drop_last=True))) == len(train)//100
     with pytest.raises(ValueError, match="batch_size must be at least 1"):

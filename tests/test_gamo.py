@@ -67,7 +67,7 @@ def test_bad_input_is_refused(ir100, digits):
 
 
 def test_gamo_scenario_runs_through_the_experiments_path(tmp_path):
-    sc = Scenario('t', 'GAMO (LS)', 'digits', 'gamo_ir100', 'gamo', 'majority', 'gamo_cn', 'ci', 0,
+    sc = Scenario(study='t', name='GAMO (LS)', dataset='digits', protocol='gamo_ir100', oversampler='gamo', target='majority', classifier='gamo_cn', preset='ci', seed=0,
                   overrides=(('data_fraction', 1.0), ('test_fraction', 1.0), ('clf_epochs', 2)), loss='ls')
     row = run_scenario(sc, out=tmp_path, device='cpu', progress=False)
     assert row['oversampler'] == 'gamo' and row['loss'] == 'ls' and row['n_synthetic'] == 0
@@ -75,20 +75,20 @@ def test_gamo_scenario_runs_through_the_experiments_path(tmp_path):
     assert row['n_real'] == 96 + 48 + 24 + 18 + 12 + 8 + 5 + 2 + 1 + 1
     assert 0 <= row['gm'] <= row['acsa'] <= 1
     # every minority class reports how collapsed G is: the mean largest weight and the distinct vertices over 256 z
-    assert sorted(row['generator']) == sorted(row['minority'])
-    for c, g in row['generator'].items():
+    assert sorted(row['collapse']) == sorted(row['minority'])
+    for c, g in row['collapse'].items():
         assert 0 < g['max_weight'] <= 1 and 1 <= g['distinct_sources'] <= min(256, g['n_real'])
 
 
 def test_ablation_and_baseline_rows_use_the_same_classifier(tmp_path):
     from dataclasses import replace
-    base = Scenario('t', 'Baseline CN', 'digits', 'gamo_ir100', 'none', 'majority', 'gamo_cn', 'ci', 0,
+    base = Scenario(study='t', name='Baseline CN', dataset='digits', protocol='gamo_ir100', oversampler='none', target='majority', classifier='gamo_cn', preset='ci', seed=0,
                     overrides=(('data_fraction', 1.0), ('test_fraction', 1.0), ('clf_epochs', 2)), loss='ls')
     rows = {ovs: run_scenario(replace(base, oversampler=ovs), device='cpu', progress=False) for ovs in ('none', 'cg', 'cg_d', 'transforms')}
-    assert rows['none']['generator'] == {} and rows['none']['n_synthetic'] == 0
+    assert rows['none']['collapse'] == {} and rows['none']['n_synthetic'] == 0
     assert rows['transforms']['n_synthetic'] == 9 * 96 - (48 + 24 + 18 + 12 + 8 + 5 + 2 + 1 + 1)   # Augment+CN: the CN on a balanced set
     for ovs in ('cg', 'cg_d'):                     # cG makes free points: no convex weights, but their nearest real points are counted
-        g = rows[ovs]['generator']
+        g = rows[ovs]['collapse']
         assert g and all('max_weight' not in v and 1 <= v['distinct_nearest'] <= v['n_real'] for v in g.values())
 
 
@@ -117,7 +117,7 @@ def test_gamo2pix_decoders_learn_and_refuse_bad_input(ir100, flat_gamo):
     g2p = fit_gamo2pix(conv, train, classes=['1'], steps=300, device='cpu', progress=False)
     h = g2p.history[1]
     assert h[-20:, 0].mean() < 0.7 * h[:20, 0].mean()
-    x = g2p.sample(4, 1, generator=torch.Generator().manual_seed(0))
+    x = g2p.sample(4, 1, rng=torch.Generator().manual_seed(0))
     assert x.shape == (4, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
 
 
@@ -131,11 +131,11 @@ def test_gamo_is_an_oversampler_of_the_lab():
 
 def test_mlp_scenarios_play_gamo_on_flattened_pixels(monkeypatch):
     from dataclasses import replace
-    from imbgan_nb.experiments import study_scenarios
+    from imbgan_nb.studies import study_scenarios
     import imbgan_nb.experiments as experiments_mod      # the scenario path calls fit_gamo through the experiments module
     seen, real = [], gamo_mod.fit_gamo
     monkeypatch.setattr(experiments_mod, 'fit_gamo', lambda train, variant, *a, **k: seen.append(variant) or real(train, variant, *a, **k))
-    sc = Scenario('t', 'GAMO (LS)', 'digits', 'gamo_ir100', 'gamo', 'majority', 'gamo_mlp', 'ci', 0,
+    sc = Scenario(study='t', name='GAMO (LS)', dataset='digits', protocol='gamo_ir100', oversampler='gamo', target='majority', classifier='gamo_mlp', preset='ci', seed=0,
                   overrides=(('data_fraction', 1.0), ('test_fraction', 1.0), ('clf_epochs', 2)), loss='ls')
     row = run_scenario(sc, device='cpu', progress=False)
     base = run_scenario(replace(sc, name='Baseline CN', oversampler='none'), device='cpu', progress=False)
@@ -146,7 +146,8 @@ def test_mlp_scenarios_play_gamo_on_flattened_pixels(monkeypatch):
 
 
 def test_the_generator_steps_class_by_class_and_moves_only_that_class_block():
-    from imbgan_nb.gamo import ConvexGenerator, ConditionalDiscriminator, GamoGame, gamo_head
+    from imbgan_nb.gamo import ConvexGenerator, ConditionalDiscriminator, GamoGame
+    from imbgan_nb.classifier import gamo_head
     torch.manual_seed(0)
     G = ConvexGenerator({1: 5, 2: 3}, n_classes=3, dim=4, latent_dim=6, hidden=(8, 8))
     game = GamoGame(gamo_head(4, 3, hidden=(8, 8)), G, ConditionalDiscriminator(4, 3), torch.tensor([0.6, 0.25, 0.15]),

@@ -6,12 +6,14 @@ import torch
 import torch.nn as nn
 
 from imbgan_nb.core import get_preset
-from imbgan_nb.gans import GAN_KINDS, minority_gan
+from imbgan_nb.gans import minority_gan
+from imbgan_nb.registry import gan_kinds, get_oversampler
 from imbgan_nb.training import BCEGAN, load_checkpoint, train_gan
 from imbgan_nb.tasks import minority_task
 from imbgan_nb.vanilla import VanillaGenerator, make_vanilla_gan
 from imbgan_nb.dcgan import make_dcgan
-from imbgan_nb.wgan_gp import Critic, gradient_penalty
+from imbgan_nb.wgan_gp import Critic
+from imbgan_nb.training import gradient_penalty
 
 
 @pytest.fixture(scope='module')
@@ -25,10 +27,10 @@ def task(tmp_path_factory):
     mp.undo()
 
 
-@pytest.mark.parametrize('kind', list(GAN_KINDS))
+@pytest.mark.parametrize('kind', gan_kinds())
 def test_training_on_tiny_real_data_improves_the_quality_score(task, kind):
     torch.manual_seed(0)
-    untrained = GAN_KINDS[kind](task, 'cpu')
+    untrained = get_oversampler(kind).make_gan(task.train.classes, task.cls, task.train.shape, device='cpu')
     before = task.score_fn()(untrained)
     gan, history = minority_gan(kind, task, cache=False, progress=False, device='cpu')
     assert (len(task.minority), len(task.validation)) == (11, 3)
@@ -41,7 +43,7 @@ def test_gradient_penalty_matches_hand_written_autograd():
     torch.manual_seed(1)
     critic = Critic((1, 28, 28))
     real, fake = torch.rand(6, 1, 28, 28)*2 - 1, torch.rand(6, 1, 28, 28)*2 - 1
-    gp = gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(5))
+    gp = gradient_penalty(critic, real, fake, rng=torch.Generator().manual_seed(5))
     eps = torch.rand(6, 1, 1, 1, generator=torch.Generator().manual_seed(5))
     terms = []
     for i in range(6):

@@ -68,7 +68,7 @@ def test_bad_classes(imb):
 @pytest.mark.parametrize('target, classes, final', [('mean', None, 116), (120, None, 120),
                                                     ('majority', [3, 7], 146), ({3: 9, '7': 13}, None, None)])
 def test_exact_counts_and_totals(imb, gens, method, target, classes, final):
-    train, extra = balance(imb, method, target, classes, seed=0, generator=_gen(method, gens))
+    train, extra = balance(imb, method, target, classes, seed=0, gan=_gen(method, gens))
     assert train is imb
     assert _as_dict(extra.counts()) == target_counts(imb, target, classes)
     assert extra.images.dtype == torch.uint8 and extra.images.shape[1:] == imb.images.shape[1:]
@@ -83,17 +83,17 @@ def test_exact_counts_and_totals(imb, gens, method, target, classes, final):
 
 @pytest.mark.parametrize('method', list(METHODS))
 def test_seeded_and_different_across_seeds(imb, gens, method):
-    a = oversample(imb, method, seed=3, generator=_gen(method, gens))
-    b = oversample(imb, method, seed=3, generator=_gen(method, gens))
-    c = oversample(imb, method, seed=4, generator=_gen(method, gens))
+    a = oversample(imb, method, seed=3, gan=_gen(method, gens))
+    b = oversample(imb, method, seed=3, gan=_gen(method, gens))
+    c = oversample(imb, method, seed=4, gan=_gen(method, gens))
     assert torch.equal(a.images, b.images) and torch.equal(a.source_index, b.source_index)
     assert not torch.equal(a.images, c.images)
 
 
 @pytest.mark.parametrize('method', list(METHODS))
 def test_a_class_does_not_change_when_another_is_added(imb, gens, method):
-    alone = oversample(imb, method, {7: 20}, seed=1, generator=_gen(method, gens))
-    both = oversample(imb, method, {3: 30, 7: 20}, seed=1, generator=_gen(method, gens))
+    alone = oversample(imb, method, {7: 20}, seed=1, gan=_gen(method, gens))
+    both = oversample(imb, method, {3: 30, 7: 20}, seed=1, gan=_gen(method, gens))
     assert torch.equal(both.images[both.labels == 7], alone.images)
 
 
@@ -201,9 +201,9 @@ def test_flip_alone_is_an_exact_mirror(imb):
 
 
 def test_gan_samples_are_marked_generated(imb, gens):
-    extra = oversample(imb, 'gan', 'mean', seed=0, generator=gens['dcgans'])
+    extra = oversample(imb, 'gan', 'mean', seed=0, gan=gens['dcgans'])
     assert (extra.source_index == -1).all()
-    x = gens['dcgans'][7].sample(112, 7, generator=torch.Generator().manual_seed(_class_seed(0, 7)))  # the class's stream
+    x = gens['dcgans'][7].sample(112, 7, rng=torch.Generator().manual_seed(_class_seed(0, 7)))  # the class's stream
     expected = ((x + 1) * 127.5).round().to(torch.uint8)
     assert torch.equal(extra.images[extra.labels == 7], expected)      # sample -> uint8 as documented
     both = combined(imb, extra)
@@ -214,23 +214,23 @@ def test_only_a_generator_can_fill_an_empty_class(imb, gens):
     no_sevens = imb.subset(torch.nonzero(imb.labels != 7).flatten())
     for method in ('random', 'smote', 'transforms'):
         with pytest.raises(ValueError, match="has 0 real image"): oversample(no_sevens, method)
-    extra = oversample(no_sevens, 'gan', 'mean', seed=0, generator=gens['cgan'])     # one cGAN for both classes
+    extra = oversample(no_sevens, 'gan', 'mean', seed=0, gan=gens['cgan'])     # one cGAN for both classes
     assert _as_dict(extra.counts()) == target_counts(no_sevens) and 7 in target_counts(no_sevens)
     assert _as_dict(oversample(no_sevens, 'random', classes=[3]).counts()) == {3: target_counts(no_sevens)[3]}
 
 
 def test_gan_refusals(imb, gens):
-    with pytest.raises(ValueError, match="cannot make class '3'"): oversample(imb, 'gan', generator=gens['dcgans'][7])
-    with pytest.raises(ValueError, match="no generator given for class '3'"): oversample(imb, 'gan', generator={7: gens['dcgans'][7]})
-    with pytest.raises(ValueError, match="needs generator"): oversample(imb, 'gan')
-    with pytest.raises(ValueError, match="needs generator"): gan_oversample(imb, 7, 3, generator=object())
+    with pytest.raises(ValueError, match="cannot make class '3'"): oversample(imb, 'gan', gan=gens['dcgans'][7])
+    with pytest.raises(ValueError, match="no GAN given for class '3'"): oversample(imb, 'gan', gan={7: gens['dcgans'][7]})
+    with pytest.raises(ValueError, match="needs gan="): oversample(imb, 'gan')
+    with pytest.raises(ValueError, match="needs gan="): gan_oversample(imb, 7, 3, gan=object())
     other = make_dcgan([f'c{i}' for i in range(10)], 7, device='cpu')
-    with pytest.raises(ValueError, match="trained on classes"): gan_oversample(imb, 7, 3, generator=other)
+    with pytest.raises(ValueError, match="trained on classes"): gan_oversample(imb, 7, 3, gan=other)
 
 
 def test_bad_requests(imb, gens):
     with pytest.raises(ValueError, match="random, smote, transforms, gan"): oversample(imb, 'mixup')
-    with pytest.raises(ValueError, match="only used by method 'gan'"): oversample(imb, 'smote', generator=gens['cgan'])
+    with pytest.raises(ValueError, match="only used by method 'gan'"): oversample(imb, 'smote', gan=gens['cgan'])
     with pytest.raises(ValueError, match="non-negative integer"): oversample(imb, 'random', seed=-1)
     with pytest.raises(ValueError, match="Unknown class"): random_oversample(imb, 'eleven', 3)
     wrong = ImageSet(torch.zeros(2, 3, 32, 32, dtype=torch.uint8), torch.zeros(2, dtype=torch.int64), imb.classes)

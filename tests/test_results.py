@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imbgan_nb.experiments import STUDIES
+from imbgan_nb.studies import STUDIES
 from imbgan_nb.runs import read_meta, read_rows
 from imbgan_nb.results import PAPERS, beside_source, committed_runs, paired_deltas, results_root, run_info, verdict
 

@@ -29,7 +29,7 @@ def test_the_best_epoch_score_never_sees_a_test_image():
     spy = SpyFeatures()
     task, test = _digits_task(spy)
     class Replay:                                                    # a "generator" that replays training images
-        def sample(self, n, cls, generator=None): return task.minority.images[torch.randint(len(task.minority), (n,), generator=generator)]
+        def sample(self, n, cls, rng=None): return task.minority.images[torch.randint(len(task.minority), (n,), generator=rng)]
     spy.seen.clear()
     task.score_fn()(Replay())
     training = {bytes(x.numpy()) for x in task.train.images} | {bytes(x.numpy()) for x in task.validation.images}

@@ -9,7 +9,7 @@ import torch
 from imbgan_nb.classifier import fit_classifier
 from imbgan_nb.core import get_preset
 from imbgan_nb.data import load_dataset
-from imbgan_nb.gans import GAN_KINDS
+from imbgan_nb.registry import gan_kinds, get_oversampler
 from imbgan_nb.gamo import fit_gamo
 from imbgan_nb.gamo2pix import fit_gamo2pix
 from imbgan_nb.training import train_gan
@@ -47,7 +47,7 @@ def reads_at(batch_sizes, run):
     return out
 
 
-@pytest.mark.parametrize('kind', list(GAN_KINDS))
+@pytest.mark.parametrize('kind', gan_kinds())
 def test_gan_loop_reads_the_device_once_per_epoch(digits, kind):
     sevens = digits.subset(torch.nonzero(digits.labels == 7).flatten())
     def run(bs):
@@ -62,13 +62,7 @@ def test_gan_loop_reads_the_device_once_per_epoch(digits, kind):
 
 
 def _make(kind, digits):
-    from imbgan_nb.vanilla import make_vanilla_gan
-    from imbgan_nb.dcgan import make_dcgan
-    from imbgan_nb.cgan import make_cgan
-    from imbgan_nb.wgan_gp import make_wgan_gp
-    if kind == 'vanilla': return make_vanilla_gan(digits.classes, 7, device='cpu')
-    if kind == 'cgan': return make_cgan(digits.classes, digits.shape, device='cpu')
-    return {'dcgan': make_dcgan, 'wgan_gp': make_wgan_gp}[kind](digits.classes, 7, digits.shape, device='cpu')
+    return get_oversampler(kind).make_gan(digits.classes, 7, digits.shape, device='cpu')
 
 
 def test_classifier_loop_reads_the_device_once_per_epoch(digits):

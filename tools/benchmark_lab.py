@@ -16,9 +16,10 @@ import torch
 
 from imbgan_nb.core import get_device, get_preset
 from imbgan_nb.data import DATASETS
-from imbgan_nb.lab import (LabSettings, figure_png, generator_preset, history_row, lab_data, lab_figures, lab_generators,
+from imbgan_nb.data import figure_png
+from imbgan_nb.lab import (LabSettings, gan_preset, history_row, lab_data, lab_figures, lab_gans,
                            lab_precision, plot_recall_by_ratio, run_lab)
-from imbgan_nb.experiments import GAN_OVERSAMPLERS
+from imbgan_nb.registry import get_oversampler
 
 
 def timed_update(s, preset, device, baselines, history):
@@ -59,9 +60,9 @@ def main():
         ratios, ovs = (args.ratios, args.oversamplers) if speed == 'fast' else (args.full_ratios, args.full_oversamplers)
         history = []
         lab_data(args.dataset, preset.name, speed, 0)                              # untimed: load the data once,
-        gen_preset = generator_preset(args.dataset, preset)
-        for o in [o for o in ovs if o in GAN_OVERSAMPLERS]:                       # and train or load the generators
-            lab_generators(o, args.dataset, args.minority, gen_preset, 0, device, progress=True)
+        gen_preset = gan_preset(args.dataset, preset)
+        for o in [o for o in ovs if get_oversampler(o).make_gan is not None]:                       # and train or load the generators
+            lab_gans(o, args.dataset, args.minority, gen_preset, 0, device, progress=True)
         if not args.no_warmup:                               # untimed: the session's first update (oneDNN builds its kernels,
             warm = LabSettings(args.dataset, tuple(args.minority), 2 * ratios[0], oversampler='smote', speed=speed)   # SMOTE's
             first = timed_update(warm, preset, device, {}, [])                                      # neighbour search warms,

@@ -8,7 +8,8 @@ import argparse, dataclasses, time
 
 import torch
 
-from imbgan_nb.experiments import prepare_data, study_scenarios
+from imbgan_nb.experiments import prepare_data
+from imbgan_nb.studies import study_scenarios
 from imbgan_nb.gamo import GAMO_LOSSES, collapse_report, fit_gamo
 
 

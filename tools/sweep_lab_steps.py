@@ -17,6 +17,7 @@ from imbgan_nb.core import get_preset
 from imbgan_nb.lab import keep_counts, lab_data
 from imbgan_nb.imbalance import make_imbalanced, take_per_class
 from imbgan_nb.oversampling import oversample
+from imbgan_nb.registry import get_oversampler
 from imbgan_nb.classifier import class_recall, evaluate, fit_classifier
 
 VALIDATION_PER_CLASS = 1000
@@ -41,7 +42,9 @@ def main():
           f"images from the training split (the test split is not read); {torch.get_num_threads()} CPU threads")
     configs = [(int(c[0]), int(c[1]), float(c[2]), c[3], c[4] if len(c) > 4 else 'constant') for c in (c.split(',') for c in args.configs)]
     for ovs in args.oversamplers:
-        extra = None if ovs == 'none' else oversample(train, ovs, 'mean', classes=[args.minority], seed=0)
+        how = get_oversampler(ovs)
+        if how.make_gan is not None or how.trains_classifier: raise SystemExit(f"{ovs}: this sweep takes oversamplers that need no model.")
+        extra = oversample(train, how.method, 'mean', classes=[args.minority], seed=0) if how.adds_images else None
         reference = None
         for epochs, batch, lr, prec, schedule in configs:
             runs = []
