@@ -258,7 +258,7 @@ def run_environment(device=None) -> dict:
 # %% ../nbs/00_core.ipynb #4e46a950
 class RunClock:
     "Started at the top of a notebook; shown at its end, it says which preset and device made the outputs and how long it took."
-    def __init__(self, preset:Preset|None=None):
+    def __init__(self, preset:Preset=None):         # None: get_preset()
         self.preset, self.start = preset or get_preset(), time.perf_counter()
     @property
     def seconds(self) -> float: return time.perf_counter() - self.start

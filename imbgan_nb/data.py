@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['FASHION_CLASSES', 'DATASETS', 'SYSTEM_DIRS', 'NO_SYSTEM_DATA_ENV', 'DIGITS_SIZES', 'ImageSet', 'to_unit_range',
            'class_permutation', 'channels_last', 'to_pixels', 'concat_sets', 'data_folders', 'dataset_here',
-           'load_dataset', 'dataset_or_digits', 'show_images', 'show_class_grid', 'show_class', 'figure_png', 'batches']
+           'load_dataset', 'dataset_or_digits', 'show_images', 'show_class_grid', 'show_class', 'figure_png',
+           'stack_pngs', 'widget_bundle', 'batches']
 
 # %% ../nbs/01_data.ipynb #3725fe64
-import io, os, tempfile, time
+import base64, io, os, tempfile, time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -263,6 +264,25 @@ def figure_png(fig, dpi:int=80) -> bytes:
     fig.savefig(buf, format='png', dpi=dpi, bbox_inches=None if fig.get_layout_engine() is not None else 'tight')
     plt.close(fig)
     return buf.getvalue()
+
+def stack_pngs(pngs:list) -> bytes:
+    "PNG images (bytes) one above the other, left-aligned on white, as one PNG."
+    from PIL import Image
+    parts = [Image.open(io.BytesIO(p)).convert('RGB') for p in pngs]
+    if not parts: raise ValueError("no image to stack: pass at least one PNG.")
+    out = Image.new('RGB', (max(p.width for p in parts), sum(p.height for p in parts)), 'white')
+    y = 0
+    for part in parts: out.paste(part, (0, y)); y += part.height
+    buf = io.BytesIO(); out.save(buf, format='PNG')
+    return buf.getvalue()
+
+def widget_bundle(ui, picture:bytes|None, text:str, include=None, exclude=None) -> dict:
+    """A widget's display data: the live widget (`ui`) where a kernel runs it, and a picture of its state (`picture`,
+    PNG) with a line of `text` for a page read without one (the site, a notebook viewer), never the widget's repr."""
+    bundle = dict(ui._repr_mimebundle_(include=include, exclude=exclude) or {})
+    if picture: bundle['image/png'] = base64.b64encode(picture).decode()
+    bundle['text/plain'] = text
+    return bundle
 
 # %% ../nbs/01_data.ipynb #0b808da2
 def batches(ds:ImageSet,            # the set, ideally already on the training device

@@ -193,7 +193,7 @@ class GamoGame:
     "The game's players on fixed points (F's features, pixels, or 2-D toys): M, G and optionally D, each with its own Adam."
     LOSS_NAMES = ('M real', 'M fake', 'D real', 'D fake', 'G via M', 'G via D')
 
-    def __init__(self, head:nn.Module, generator:ConvexGenerator, discriminator:ConditionalDiscriminator|None,
+    def __init__(self, head:nn.Module, generator:ConvexGenerator, discriminator:ConditionalDiscriminator,   # None: no D (GAMO\D)
                  priors:torch.Tensor,  # (K,) P_i, on the device
                  loss:str='ls', batch:int=32, lr:float=2e-4, beta1:float=0.5,
                  rng:torch.Generator|None=None,   # on the device
@@ -267,8 +267,8 @@ class GamoGame:
 class GamoResult:
     "A trained GAMO: the classifier, the game's players, and the real points G combines."
     classifier: FittedClassifier
-    generator: ConvexGenerator|None
-    discriminator: ConditionalDiscriminator|None
+    generator: ConvexGenerator                 # None: the Baseline CN (no game)
+    discriminator: ConditionalDiscriminator    # None: no D (the Baseline CN, GAMO\D, cG)
     priors: torch.Tensor
     points: torch.Tensor|None  # (sum n_i, dim) F's features (or pixels) of the minority classes' real points, from the last round
     members: dict              # minority class -> positions of its points in the training set (and its block of `points`)

@@ -16,7 +16,7 @@ from .registry import NO_OVERSAMPLING, OVERSAMPLERS
 from .lab import (SPEEDS, LabSettings, LabResult, available_datasets, gan_preset, history_row,
                            lab_figures, lab_gans, lab_precision, metrics_table, missing_gans, parse_fractions,
                            plot_recall_by_ratio, run_lab)
-from .data import figure_png
+from .data import figure_png, stack_pngs, widget_bundle
 
 # %% ../nbs/14a_lab_widget.ipynb #3abe1125
 class Latest:
@@ -187,6 +187,7 @@ class Lab:
         display(metrics_table(self.result))
         display(Image(self.png['history'])); display(pd.DataFrame(self.history))
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.ui)
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        "The live lab where a kernel runs it; on the site, a picture of its last update (distribution, images, confusions)."
+        shown = [self.png[k] for k in ('distribution', 'images', 'confusions') if k in self.png]
+        return widget_bundle(self.ui, stack_pngs(shown) if shown else None, "the lab: run the notebook to use it", include, exclude)

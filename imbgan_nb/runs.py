@@ -185,7 +185,7 @@ def run_study(study:str, out:Path|str, preset:str|None=None, seeds:int=1, device
         elif workers > 1: finished = local_rows(todo, checkpoints, device, workers, threads)
         else: finished = serial_rows(todo, checkpoints, device, progress, threads)
         where = f"{workers} workers" if workers > 1 and not ray else 'Ray' if ray else 'here'
-        with tqdm(total=len(todo), desc=f"study {study} ({where})", disable=not progress) as bar:
+        with tqdm(total=len(todo), desc=f"study {study} ({where})", disable=not progress or not todo) as bar:
             for sc, row, source_index in finished:                      # this process alone writes the folder
                 write_manifest(out, sc, source_index)
                 rows.append(row); rows.sort(key=lambda r: order.get(r['key'], -1))

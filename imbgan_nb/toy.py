@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 
 from .core import device_generator, get_device, seed_everything
 from .training import BCEGAN, GAN, WGANGP
-from .data import figure_png
+from .data import figure_png, widget_bundle
 
 # %% ../nbs/04a_gan_playground.ipynb #0e48db7e
 RING = {'modes': 8, 'radius': 2.0, 'std': 0.1}   # eight Gaussians on a circle of radius 2, each of standard deviation 0.1
@@ -341,9 +341,9 @@ class ToyLab:
         self.status.value = (f"{len(self.toy.d_rows)} D steps, {len(self.toy.g_rows)} G steps; G's points hit {hit} of "
                              f"{self.toy.ring['modes']} modes, {good:.0%} of them near a mode")
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.ui)
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        "The live controls where a kernel runs them; on the site, a picture of the plane as it is now."
+        return widget_bundle(self.ui, self.figure.value, f"ToyLab ({self.status.value}): run the notebook to use it", include, exclude)
 
 # %% ../nbs/04a_gan_playground.ipynb #1471f7cd
 @dataclass(frozen=True)

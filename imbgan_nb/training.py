@@ -320,7 +320,7 @@ def train_gan(gan:GAN,
                                        "keep more images of the class (a larger preset data_fraction).")
     bs = min(batch_size, len(data))          # tiny minority sets: one batch of everything
     step, epoch = start * (len(data) // bs), start - 1   # step counts D steps, so n_critic's schedule survives a resume
-    bar = tqdm(range(start, epochs), desc=f"{gan.name} on {len(data)} images", disable=not progress, leave=False)
+    bar = tqdm(range(start, epochs), desc=f"{gan.name} on {len(data)} images", disable=not progress or start >= epochs, leave=False)   # loaded whole: no bar
     try:
         for epoch in bar:
             gan.G.train(); gan.D.train()

@@ -1,6 +1,6 @@
 """The docs check (tools/check_docs.py) finds what it is for: each check, on a planted site or notebook, fails; a clean one passes.
 The full check (nbdev's processing of every notebook, smalldocs, chromium) runs in .ci/run and prints its time."""
-import importlib.util, json
+import importlib.util, json, os
 from pathlib import Path
 
 import pytest
@@ -72,3 +72,81 @@ def test_committed_outputs_are_kept(tmp_path):
 def test_browser_check_says_what_is_missing(monkeypatch):
     monkeypatch.setattr(check_docs, 'CHROMIUM', '/no/such/chromium')
     assert '/no/such/chromium' in check_docs.browser_here()
+
+
+# ---- what a reader sees: each defect planted in a page or a notebook makes the check fail; the clean page passes
+
+CLEAN = "<h1 class='title'>T</h1><h2 id='a'>The loss</h2><p>The critic's score <span class='math inline'>\\(C(x)\\)</span> costs $5.</p>"
+
+@pytest.mark.parametrize('planted, found', [
+    ("<pre><code>VBox(children=(HBox(children=(Button(description='Step D'</code></pre>", 'widget shown as its text repr'),
+    ("<pre><code>wgan_gp on 120 images:   0%|          | 0/150 [00:00&lt;?, ?it/s]</code></pre>", 'progress bar'),
+    ("<pre><code>vanilla on 120 images: 0it [00:00, ?it/s]</code></pre>", 'progress bar'),
+    ("<pre><code>def GamoGame(discriminator:__main__.ConditionalDiscriminator | None)</code></pre>", '__main__'),
+    ("<p>G steps towards $1 - $ one-hot(i)</p>", 'maths left as raw text'),
+    ("<p>the penalty \\( \\lambda \\) weighs</p>", 'maths left as raw text'),
+])
+def test_page_defects_are_seen(tmp_path, planted, found):
+    problems, _ = check_docs.check_site(_site(tmp_path/'clean', {'index.html': CLEAN}), URL)
+    assert problems == []
+    problems, _ = check_docs.check_site(_site(tmp_path/'bad', {'index.html': CLEAN + planted}), URL)
+    assert len(problems) == 1 and found in problems[0], problems
+
+
+def _md(src, id='m1'): return {'cell_type': 'markdown', 'id': id, 'source': src, 'metadata': {}}
+
+
+def test_a_page_cut_short_is_seen(tmp_path):
+    "02 stopped at plot_confusions: every heading of the notebook must be on its page, in order."
+    _nb(tmp_path/'02_x.ipynb', _md("## The loss\n\ntext\n\n```python\n## not a heading\n```\n"), _md("## Exercises\n", id='m2'),
+        _md("::: {.callout-tip}\n## Solution 1\n:::\n", id='m3'))
+    sites = iter(range(10))
+    page = lambda body: check_docs.check_site(_site(tmp_path/f"site{next(sites)}", {'02_x.html': body}), URL)[1]
+    assert check_docs.check_headings(tmp_path, page("<h2>The loss</h2><h2>Exercises</h2>")) == []
+    cut = check_docs.check_headings(tmp_path, page("<h2>The loss</h2><p>then nothing"))
+    assert len(cut) == 1 and "'exercises'" in cut[0]
+    swapped = check_docs.check_headings(tmp_path, page("<h2>Exercises</h2><h2>The loss</h2>"))
+    assert len(swapped) == 1
+
+
+def test_a_raw_tag_in_a_docstring_is_seen(tmp_path):
+    "A docstring's '(a) <title>' is read as HTML by Quarto, and the page after it vanished."
+    doc = {'output_type': 'display_data', 'metadata': {}, 'data': {'text/markdown': "Draw confusion matrices, titled '(a) <title>'"}}
+    _nb(tmp_path/'02_x.ipynb', _code('show_doc(plot_confusions)', doc), _md("a `<title>` in code is fine, <b>bold</b> too", id='m2'))
+    problems = check_docs.check_raw_html(tmp_path)
+    assert len(problems) == 1 and '<title>' in problems[0] and 'cell 0' in problems[0]
+
+
+def test_katex_is_checked_against_its_published_hash(tmp_path, monkeypatch):
+    "A tampered or truncated download is refused, not served to the browser."
+    class Fake:
+        def read(self): return b'not katex'
+    monkeypatch.setattr(check_docs.urllib.request, 'urlopen', lambda *a, **k: Fake())
+    with pytest.raises(SystemExit, match='does not match its published sha512'):
+        check_docs.katex_dir(tmp_path)
+    assert not (tmp_path/f'katex-{check_docs.KATEX[0]}').exists()
+
+
+def test_maths_is_typeset_offline_and_an_unreadable_formula_is_seen(tmp_path):
+    "In chromium, with KaTeX served from the local copy instead of the CDN: a formula renders; one KaTeX cannot read is flagged."
+    missing = check_docs.browser_here()
+    if missing:
+        if os.environ.get('IMBGAN_REQUIRE_BROWSER'): pytest.fail(f"the browser check is required here and needs {missing}")
+        pytest.skip(f"no browser here ({missing})")
+    katex = check_docs.katex_dir(tmp_path/'cache')
+    if katex is None:
+        if os.environ.get('IMBGAN_REQUIRE_BROWSER'): pytest.fail("KaTeX could not be downloaded from the npm registry")
+        pytest.skip("KaTeX could not be downloaded from the npm registry (offline)")
+    cdn = f"https://cdn.jsdelivr.net/npm/katex@{check_docs.KATEX[0]}/dist"
+    head = (f"<link rel='stylesheet' href='{cdn}/katex.min.css'><script src='{cdn}/katex.min.js' defer></script>"
+            f"<script src='{cdn}/contrib/auto-render.min.js' defer></script><script defer src='render.js'></script>")
+    nav = "<nav id='quarto-sidebar'>" + ''.join(f"<a href='index.html'>{i}</a>" for i in range(12)) + "</nav>"
+    def site(name, formula):
+        folder = tmp_path/name; folder.mkdir()
+        (folder/'render.js').write_text("renderMathInElement(document.body, {delimiters: [{left: '\\\\(', right: '\\\\)', display: false}], throwOnError: false});")
+        (folder/'index.html').write_text(f"<!DOCTYPE html><html><head>{head}</head><body>{nav}<main><span class='math inline'>\\({formula}\\)</span></main></body></html>")
+        return folder
+    assert check_docs.check_browser(site('good', 'C(x) = \\frac{1}{2}'), katex, tmp_path/'shots') == []
+    assert (tmp_path/'shots'/'index.png').stat().st_size > 1000                      # a screenshot of the page
+    bad = check_docs.check_browser(site('bad', '\\frac{1}{'), katex)
+    assert len(bad) == 1 and 'not typeset' in bad[0], bad

@@ -1,5 +1,5 @@
 """The repository keeps its promises: README and CI agree, notebooks and modules in sync, one _quarto.yml."""
-import re, shutil, subprocess, sys
+import json, re, shutil, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,3 +59,19 @@ def test_no_module_imports_private_names_of_another():
                 found += [f"{path.name}: from {'.' * node.level}{node.module} import {a.name}" for a in node.names
                           if a.name.startswith('_') and not a.name.startswith('__')]
     assert not found, "make these public (and documented) or move the code that needs them:\n" + '\n'.join(found)
+
+
+def test_the_sidebar_lays_out_every_notebook_once_in_parts():
+    import yaml
+    side = yaml.safe_load((ROOT/'nbs'/'sidebar.yml').read_text())['website']['sidebar']['contents']
+    parts = [s for s in side if isinstance(s, dict)]
+    listed = [p for s in side for p in ([s] if isinstance(s, str) else s['contents'])]
+    notebooks = sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb'))
+    assert len(parts) >= 5 and all(s.get('section') for s in parts)
+    assert sorted(listed) == notebooks, set(listed) ^ set(notebooks)     # each once: a new notebook cannot be forgotten
+
+
+def test_the_index_table_links_every_notebook():
+    index = ''.join(c for cell in json.loads((ROOT/'nbs'/'index.ipynb').read_text())['cells'] for c in cell['source'])
+    for nb in (ROOT/'nbs').glob('*.ipynb'):
+        if nb.stem != 'index': assert f"[`{nb.stem}`]({nb.name})" in index, nb.stem

@@ -6,16 +6,25 @@ the processed project with `smalldocs`, a pure-Python renderer of `_quarto.yml` 
 built by Quarto in `.github/workflows/deploy.yaml`. Everything happens in a copy of the repository under a temp
 folder, with an empty data cache that must stay empty (the docs build trains nothing and downloads nothing).
 
-It fails on: a notebook that fails to process, a notebook without a page, a broken internal link or anchor, a
-traceback in an output, an output block of more than MAX_LINES lines, an absolute machine path in a page, and (with
-a browser) a page whose sidebar, figure or API anchor is missing. Prints its time.
+It fails on what a reader would see:
+- a notebook that fails to process, a notebook without a page, a heading of a notebook missing from its page or out
+  of order (a page cut short), a broken internal link or anchor;
+- in a page: a traceback, an output block of more than MAX_LINES lines, an absolute machine path, a widget's text
+  repr (`VBox(children=...`), a progress bar's frozen text, a `__main__.` type name, maths left as raw `$` or `\\(`;
+- in the notebooks' prose and docstrings: a raw HTML tag that is not HTML (`<title>`): Quarto reads it as HTML, and
+  the rest of the page can vanish;
+- with a browser (chromium through playwright, every page): a missing sidebar, figure or API anchor, and maths not
+  typeset. KaTeX, which the pages load from a CDN, is served to the browser from a local copy (downloaded once from the
+  npm registry and checked against its published sha512), so maths is checked offline while the published site keeps
+  the CDN. A screenshot of every page goes to `$IMBGAN_ARTIFACTS/docs/` when that is set.
+Prints its time.
 
     python tools/check_docs.py [--browser] [--keep DIR]
 
-`--browser` also opens the index and a GAN page in Debian's chromium through playwright; it is required (a missing
-browser is a failure) when IMBGAN_REQUIRE_BROWSER is set, and tried when it is available otherwise.
+`--browser` is required (a missing browser is a failure) when IMBGAN_REQUIRE_BROWSER is set, and tried when it is
+available otherwise.
 """
-import argparse, json, os, re, shutil, subprocess, sys, tempfile, time
+import argparse, base64, hashlib, io, json, os, re, shutil, subprocess, sys, tarfile, tempfile, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
@@ -30,6 +39,17 @@ TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\w*Error: ", re.M)
 GAN_PAGE = '06_dcgan'          # the GAN page the browser opens
 GAN_API_ANCHOR = 'make_dcgan'  # an API anchor it must hold
 CHROMIUM = '/usr/bin/chromium'
+# What a page must not show. ipywidgets' text repr (a live widget shown as text), tqdm's frozen bars, a type name of a
+# notebook's own namespace, maths that no typesetter saw.
+WIDGET_REPR = re.compile(r"\b[A-Z]\w*\(children=\(")
+PROGRESS_BAR = re.compile(r"\b\d+it \[\d+:\d+|\b\d+/\d+ \[\d+:\d+|\d+%\|[^|\n]{0,40}\|")
+MAIN_MODULE = re.compile(r"\b__main__\.")
+RAW_MATH = re.compile(r"(?<![\\\w])\$[^$\s][^$\n]{0,200}?\$|\\\(|\\\[")
+# HTML that prose and docstrings may hold; any other `<word>` is read as a tag by Quarto's pandoc (`<title>` ends a page)
+HTML_TAGS = set('a abbr b blockquote br code dd del details div dl dt em figcaption figure h1 h2 h3 h4 h5 h6 hr i iframe img '
+                'ins kbd li mark ol p pre s small source span strong sub summary sup table tbody td tfoot th thead tr u ul '
+                'video svg g path rect circle line text'.split())
+KATEX = ('0.16.11', 'sha512-RQrI8rlHY92OLf3rho/Ts8i/XvjgguEjOkO1BEXcU3N8BqPpSzBNwV/G0Ukr+P/l3ivvJUE/Fa/CwbS6HesGNQ==')
 # smalldocs' warnings about what it leaves to Quarto (a commonmark copy, keep-md, nbdev's output-file names) are not
 # faults of the site; its broken-link warnings are re-checked below, with nbdev's absolute doc links and anchors too.
 SMALLDOCS_LIMITS = re.compile(r"is not built: smalldocs makes only html|is ignored|is not read by smalldocs|broken link")
@@ -102,20 +122,30 @@ def check_processed(proc:Path) -> list[str]:
     return problems
 
 
+_VOID = {'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr'}
+
 class _Page(HTMLParser):
-    "The ids, links, images and visible text of one HTML page."
+    "The ids, links, images, visible text (all of it, and the prose alone) and the main content's headings of one HTML page."
     def __init__(self):
-        super().__init__(); self.ids, self.links, self.imgs, self.text, self._skip = set(), [], [], [], 0
+        super().__init__(); self.ids, self.links, self.imgs, self.text, self.prose, self.headings = set(), [], [], [], [], []
+        self._open = []                                       # (tag, hidden, code or maths, in main) of each open element
+    def _flag(self, i): return any(o[i] for o in self._open)
     def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
+        a = dict(attrs); cls = (a.get('class') or '').split()
         if a.get('id'): self.ids.add(a['id'])
         if tag == 'a' and a.get('href'): self.links.append(a['href'])
         if tag == 'img' and a.get('src'): self.imgs.append(a['src'])
-        if tag in ('script', 'style'): self._skip += 1
+        if tag in ('h1', 'h2', 'h3', 'h4') and self._flag(3) and a.get('id') != 'toc-title': self.headings.append('')
+        if tag not in _VOID:
+            self._open.append((tag, tag in ('script', 'style'), tag in ('code', 'pre') or 'math' in cls, tag == 'main'))
     def handle_endtag(self, tag):
-        if tag in ('script', 'style'): self._skip -= 1
+        if any(o[0] == tag for o in self._open):              # close up to the matching tag (HTML forgives unclosed ones)
+            while self._open.pop()[0] != tag: pass
     def handle_data(self, data):
-        if not self._skip: self.text.append(data)
+        if self._flag(1): return
+        self.text.append(data)
+        if not self._flag(2): self.prose.append(data)
+        if any(o[0] in ('h1', 'h2', 'h3', 'h4') for o in self._open) and self.headings: self.headings[-1] += data
 
 
 def check_site(site:Path, doc_url:str) -> tuple[list[str], dict]:
@@ -144,32 +174,134 @@ def check_site(site:Path, doc_url:str) -> tuple[list[str], dict]:
             elif frag and frag not in pages[target].ids: problems.append(f"{name}: broken anchor {href} (no id {frag!r} in {target})")
         text = ''.join(page.text)
         if m := MACHINE_PATH.search(text): problems.append(f"{name}: a machine path in the page: ...{text[max(0, m.start()-40):m.end()+40]!r}...")
+        problems += check_page_text(name, page)
     for target, sources in sorted(missing.items()):
         problems.append(f"broken link: {len(sources)} page(s) link to {target}, which is not in the site ({', '.join(sorted(sources)[:3])}...)")
     return problems, pages
 
 
-def check_browser(site:Path) -> list[str]:
-    "Open the index and a GAN page in chromium: the sidebar, a figure and an API anchor must be there."
+def _shown(text:str, m) -> str: return repr(text[max(0, m.start() - 40):m.end() + 40])
+
+def check_page_text(name:str, page:_Page) -> list[str]:
+    "What a reader must not see in a page: a widget's repr, a frozen progress bar, a `__main__.` type, raw maths in prose."
+    text, prose, problems = ''.join(page.text), ''.join(page.prose), []
+    for what, pattern, where in (("a widget shown as its text repr (show a picture of it on the site)", WIDGET_REPR, text),
+                                 ("a progress bar's frozen text in an output", PROGRESS_BAR, text),
+                                 ("a type named `__main__.` (annotate with the kit's own class)", MAIN_MODULE, text),
+                                 ("maths left as raw text (escape a dollar sign meant as text: \\$)", RAW_MATH, prose)):
+        if m := pattern.search(where): problems.append(f"{name}: {what}: ...{_shown(where, m)}...")
+    return problems
+
+
+def _words(s:str) -> str:
+    "A heading as comparable text: no markdown marks, no maths, lower case, single spaces."
+    s = re.sub(r"\$[^$]*\$|\\\(.*?\\\)", ' ', s)
+    s = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", s)
+    s = s.translate(str.maketrans("\u2018\u2019\u201c\u201d\u2013\u2014", "''\"\"--"))   # the typographic quotes a renderer may use
+    return ' '.join(re.sub(r"[`*]|\\", '', s).lower().split())
+
+
+def notebook_headings(nb:dict) -> list[str]:
+    "The headings of a notebook's markdown, in order, outside code fences and callout blocks (their titles render apart)."
+    out = []
+    for cell in nb['cells']:
+        if cell['cell_type'] != 'markdown': continue
+        fence = callout = False
+        for line in (''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']).splitlines():
+            if line.lstrip().startswith('```'): fence = not fence; continue
+            if line.startswith(':::'): callout = line.strip() != ':::' ; continue
+            if not fence and not callout and (m := re.match(r"(#{2,4})\s+(.+)", line)): out.append(_words(m.group(2)))
+    return [h for h in out if h]
+
+
+def check_headings(proc:Path, pages:dict) -> list[str]:
+    "Every heading of a notebook appears among its page's headings, in order: a page cut short loses its last ones."
+    problems = []
+    for path in sorted(proc.glob('*.ipynb')):
+        page = pages.get(f"{path.stem}.html")
+        if page is None: continue
+        shown, at = [_words(h) for h in page.headings], 0
+        for h in notebook_headings(json.loads(path.read_text())):
+            hit = next((i for i in range(at, len(shown)) if shown[i] == h), None)
+            if hit is None:
+                problems.append(f"{path.stem}.html: the heading {h!r} of the notebook is not on the page (or not in order): the page "
+                                "is cut before it, or the heading is not rendered"); break
+            at = hit + 1
+    return problems
+
+
+def check_raw_html(proc:Path) -> list[str]:
+    "Tags in the notebooks' prose and docstrings (show_doc outputs) that are not HTML: Quarto treats them as HTML all the same."
+    problems = []
+    for path in sorted(proc.glob('*.ipynb')):
+        for i, cell in enumerate(json.loads(path.read_text())['cells']):
+            texts = [cell['source']] if cell['cell_type'] == 'markdown' else [
+                out.get('data', {}).get('text/markdown', '') for out in cell.get('outputs', [])]
+            for t in texts:
+                t = ''.join(t) if isinstance(t, list) else t
+                t = re.sub(r"```.*?```|`[^`\n]*`", '', t, flags=re.S)         # code is shown as written
+                for m in re.finditer(r"<(/?)([A-Za-z][\w-]*)[^<>]*>", t):
+                    if m.group(2).lower() not in HTML_TAGS:
+                        problems.append(f"{path.name} cell {i}: a raw <{m.group(2)}> in prose or a docstring, which Quarto reads as "
+                                        f"HTML (the rest of the page can vanish): write it in backticks or as &lt;{m.group(2)}&gt;"); break
+    return problems
+
+
+def katex_dir(cache:Path|None=None) -> Path|None:
+    "A local copy of the KaTeX the pages load from a CDN: downloaded once from the npm registry, checked against its sha512; None offline."
+    version, integrity = KATEX
+    cache = cache or Path(os.environ.get('IMBGAN_DOCS_CACHE') or Path.home()/'.cache'/'imbgan_nb_docs')
+    folder = cache/f'katex-{version}'
+    if (folder/'katex.min.js').exists(): return folder
+    try: blob = urllib.request.urlopen(f"https://registry.npmjs.org/katex/-/katex-{version}.tgz", timeout=30).read()
+    except OSError: return None
+    if 'sha512-' + base64.b64encode(hashlib.sha512(blob).digest()).decode() != integrity:
+        raise SystemExit(f"FAIL the KaTeX {version} download does not match its published sha512: not used")
+    tmp = cache/f'.katex-{version}.{os.getpid()}'
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        members = [m for m in tar.getmembers() if m.isfile() and m.name.startswith('package/dist/')]
+        for m in members:
+            dest = tmp/m.name[len('package/dist/'):]
+            dest.parent.mkdir(parents=True, exist_ok=True); dest.write_bytes(tar.extractfile(m).read())
+    os.replace(tmp, folder)
+    return folder
+
+
+def check_browser(site:Path, katex:Path|None=None, shots:Path|None=None) -> list[str]:
+    """Open every page in chromium: the sidebar must list the notebooks, the GAN page show a figure and its API anchor,
+    and (with `katex`, a local copy served in place of the CDN) every formula be typeset. A screenshot of each page goes to `shots`."""
     from playwright.sync_api import sync_playwright
     problems = []
     args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
             '--no-first-run', '--disable-sync', '--disable-quic']
+    def route(r):
+        m = re.match(r"https://cdn\.jsdelivr\.net/npm/katex@([\d.]+)/dist/(.+)", r.request.url)
+        if katex is None or m is None: return r.abort()                         # offline: nothing else is fetched
+        if m.group(1) != KATEX[0]: problems.append(f"the pages load KaTeX {m.group(1)}: set KATEX in tools/check_docs.py to it")
+        local = katex/m.group(2).split('?')[0]
+        return r.fulfill(path=str(local)) if local.is_file() else r.abort()
+    if shots: shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
         try:
-            page = browser.new_page()
-            for name, want_fig, anchor in (('index.html', False, None), (f'{GAN_PAGE}.html', True, GAN_API_ANCHOR)):
-                page.goto((site/name).as_uri())
+            page = browser.new_page(viewport={'width': 1280, 'height': 900})
+            page.route(re.compile(r"^https?://"), route)
+            for path in sorted(site.glob('*.html')):
+                name = path.name
+                page.goto(path.as_uri(), wait_until='load')
                 links = page.locator('#quarto-sidebar a').count()
                 if links < 10: problems.append(f"browser, {name}: the sidebar shows {links} links (expected one per notebook)")
-                if want_fig:
+                if katex is not None:
+                    page.wait_for_timeout(200)                                   # auto-render runs on DOMContentLoaded
+                    raw = page.locator('.math').evaluate_all('els => els.filter(e => !e.querySelector(".katex")).map(e => e.textContent.slice(0, 60))')
+                    if raw: problems.append(f"browser, {name}: {len(raw)} formula(s) not typeset, e.g. {raw[0]!r}")
+                if name == f'{GAN_PAGE}.html':
                     imgs = page.locator('main img').evaluate_all('els => els.filter(e => e.complete && e.naturalWidth > 50).length')
                     if imgs < 1: problems.append(f"browser, {name}: no figure is displayed")
-                if anchor:
-                    page.goto((site/name).as_uri() + f'#{anchor}')
-                    if page.locator(f'[id="{anchor}"]').count() != 1 or not page.locator(f'[id="{anchor}"]').is_visible():
-                        problems.append(f"browser, {name}: the API anchor #{anchor} is missing or hidden")
+                    page.goto(path.as_uri() + f'#{GAN_API_ANCHOR}')
+                    if page.locator(f'[id="{GAN_API_ANCHOR}"]').count() != 1 or not page.locator(f'[id="{GAN_API_ANCHOR}"]').is_visible():
+                        problems.append(f"browser, {name}: the API anchor #{GAN_API_ANCHOR} is missing or hidden")
+                if shots: page.screenshot(path=str(shots/f"{path.stem}.png"), full_page=True)
         finally: browser.close()
     return problems
 
@@ -211,7 +343,7 @@ def main(argv=None) -> int:
         print(f"processed {len(nbs)} notebooks in {t_proc:.0f} s (slowest: {', '.join(f'{n} {s:.0f} s' for n, s, _ in slowest)})")
         written = [p.relative_to(cache).as_posix() for p in cache.rglob('*')]
         if written: problems.append(f"the docs build wrote to the data cache (it must train and load nothing): {written[:5]}")
-        problems += check_processed(proc) + check_outputs_kept(repo/'nbs', proc)
+        problems += check_processed(proc) + check_outputs_kept(repo/'nbs', proc) + check_raw_html(proc)
 
         try: from smalldocs.site import build
         except ImportError: print('FAIL smalldocs is not installed: pip install -e ".[dev]" (Python 3.11 or newer)'); return 1
@@ -220,7 +352,7 @@ def main(argv=None) -> int:
         problems += [f"smalldocs: {w}" for w in site.warnings if w not in notes]
         out = site.out
         problems_site, pages = check_site(out, _doc_url(repo))
-        problems += problems_site
+        problems += problems_site + check_headings(proc, pages)
         for nb in nbs:
             if f"{nb.stem}.html" not in pages: problems.append(f"{nb.name}: no page in the site")
         print(f"rendered {len(pages)} pages with smalldocs; checked links, anchors, outputs and paths")
@@ -228,8 +360,14 @@ def main(argv=None) -> int:
         if args.browser or os.environ.get('IMBGAN_REQUIRE_BROWSER') or not missing:
             if missing: problems.append(f"the browser check needs {missing}")
             else:
-                problems += check_browser(out)
-                print(f"opened index.html and {GAN_PAGE}.html in chromium")
+                katex = katex_dir()
+                if katex is None:
+                    if os.environ.get('IMBGAN_REQUIRE_BROWSER'): problems.append("the maths check needs KaTeX: the npm registry could not be reached")
+                    else: print("maths check skipped: KaTeX could not be downloaded from the npm registry (offline)")
+                shots = Path(os.environ['IMBGAN_ARTIFACTS'])/'docs' if os.environ.get('IMBGAN_ARTIFACTS') else None
+                problems += check_browser(out, katex, shots)
+                print("opened every page in chromium" + (", maths typeset with a local KaTeX" if katex else '') +
+                      (f", screenshots in {shots.name}/" if shots else ''))
         else: print(f"browser check skipped: no {missing}")
         if args.keep:
             shutil.rmtree(args.keep, ignore_errors=True); shutil.copytree(out, args.keep)

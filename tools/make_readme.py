@@ -2,7 +2,7 @@
 
 nbdev's own `nbdev_readme` does this through Quarto; this script needs nothing but the standard library,
 so it also runs where Quarto cannot be installed. Usage: `python tools/make_readme.py [--check]`."""
-import json, sys
+import json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -12,7 +12,8 @@ HEADER = '<!-- Generated from nbs/index.ipynb by tools/make_readme.py: edit the 
 def render(nb_path=ROOT/'nbs'/'index.ipynb') -> str:
     "The README text: the notebook's markdown cells, in order."
     cells = json.loads(Path(nb_path).read_text(encoding='utf-8'))['cells']
-    return HEADER + '\n\n'.join(''.join(c['source']).strip() for c in cells if c['cell_type'] == 'markdown') + '\n'
+    text = '\n\n'.join(''.join(c['source']).strip() for c in cells if c['cell_type'] == 'markdown')
+    return HEADER + re.sub(r"\]\((\w+\.ipynb)\)", r"](nbs/\1)", text) + '\n'   # links to notebooks: from the repository's root
 
 
 if __name__ == '__main__':

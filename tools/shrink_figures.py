@@ -1,7 +1,9 @@
 """Re-encode the PNG figures in the committed notebook outputs as palette PNGs (at most 256 colours), keeping each only
 where it is smaller. Matplotlib's figures use few colours, so this keeps them visually the same at a fraction of the
 bytes, and keeps `nbs/` small (tests/test_course.py checks its size). The figures still come from the real run:
-only their encoding changes.
+only their encoding changes. An output that carries both a widget's view and a picture of it (the kit's widgets give
+both) keeps the picture only: a saved notebook holds no widget state, so no page or viewer can show the view, and a
+renderer that tries would show nothing instead of the picture; a live run makes the widget again.
 
     python tools/shrink_figures.py [NOTEBOOK ...]     (default: every notebook in nbs/)
 """
@@ -25,16 +27,17 @@ def shrink_png(data:bytes) -> bytes:
 
 def shrink_notebook(path:Path) -> tuple[int, int]:
     "Rewrite a notebook's PNG outputs in place; (bytes before, bytes after) of its figures."
-    nb, before, after = json.loads(path.read_text()), 0, 0
+    nb, before, after, views = json.loads(path.read_text()), 0, 0, 0
     for cell in nb['cells']:
         for out in cell.get('outputs', []):
+            if 'image/png' in out.get('data', {}) and out['data'].pop('application/vnd.jupyter.widget-view+json', None): views += 1
             png = out.get('data', {}).get('image/png')
             if png is None: continue
             raw = base64.b64decode(''.join(png) if isinstance(png, list) else png)
             small = shrink_png(raw)
             before, after = before + len(raw), after + len(small)
             out['data']['image/png'] = base64.b64encode(small).decode('ascii')   # as nbdev_clean writes it: no newline
-    if after < before: path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+    if after < before or views: path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
     return before, after
 
 
