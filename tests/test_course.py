@@ -77,3 +77,15 @@ def test_notebooks_stay_small():
     size = sum(p.stat().st_size for p in (ROOT/'nbs').rglob('*') if p.is_file())
     assert size < NBS_LIMIT, (f"nbs/ holds {size / 2**20:.2f} MB (limit {NBS_LIMIT / 2**20:.0f} MB): run `python tools/shrink_figures.py`, "
                               "keep fewer or smaller figures, and no long logs in outputs")
+
+
+def test_every_mention_of_another_notebook_is_a_link():
+    "Prose names another notebook as **06 DCGAN**: on the site that is a link to its page, not bold text alone."
+    bold = re.compile(r"(?<!\[)\*\*(\d\d[a-z]?) [^*\n]{2,60}?\*\*(?!\]\()")
+    unlinked = []
+    for path in sorted((ROOT/'nbs').glob('*.ipynb')):
+        for cell in json.loads(path.read_text())['cells']:
+            if cell['cell_type'] != 'markdown': continue
+            prose = re.sub(r"```.*?```|`[^`\n]*`", '', ''.join(cell['source']), flags=re.S)
+            unlinked += [f"{path.stem}: {m.group(0)}" for m in bold.finditer(prose) if not path.stem.startswith(m.group(1) + '_')]
+    assert not unlinked, unlinked
