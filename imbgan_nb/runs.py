@@ -181,7 +181,8 @@ def run_study(study:str, out:Path|str, preset:str|None=None, seeds:int=1, device
         if done: print(f"{len(scenarios) - len(todo)} of {len(scenarios)} rows already done in {short_path(out)}; running {len(todo)}")
         order = {sc.key: i for i, sc in enumerate(scenarios)}            # rows.jsonl in the study's order, however they finish
         checkpoints, _ = (check_no_links(out/sub, out) for sub in ('checkpoints', 'manifests'))   # no write through a link
-        if ray: finished = ray_rows(todo, None if ray is True else ray, device, threads, checkpoints if ray is True else None)
+        if not todo: finished = ()                                        # nothing to run: no pool, no Ray started
+        elif ray: finished = ray_rows(todo, None if ray is True else ray, device, threads, checkpoints if ray is True else None)
         elif workers > 1: finished = local_rows(todo, checkpoints, device, workers, threads)
         else: finished = serial_rows(todo, checkpoints, device, progress, threads)
         where = f"{workers} workers" if workers > 1 and not ray else 'Ray' if ray else 'here'
