@@ -8,7 +8,7 @@ __all__ = ['EXTRACTOR_KIND', 'EXTRACTOR_ARCH', 'EXTRACTOR_SIZES', 'FeatureExtrac
            'quality_report', 'compare_fd']
 
 # %% ../nbs/03a_sample_quality.ipynb #c143f0ab
-import hashlib, os, warnings
+import hashlib, os, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 import matplotlib.pyplot as plt
 
-from .core import Preset, get_device, get_preset, load_tensors, write_atomic
+from .core import Preset, get_device, get_preset, load_tensors, log_cache, write_atomic
 from .data import ImageSet, cache_dir, channels_last, show_images, to_unit_range
 from .imbalance import subsample
 from .classifier import ARCHITECTURES, CNN, FittedClassifier, fit_classifier, make_cnn
@@ -111,7 +111,7 @@ def _fingerprint(ds:ImageSet) -> str:
 
 # %% ../nbs/03a_sample_quality.ipynb #34506cdf
 def _load_extractor(path:Path, train:ImageSet, fingerprint:str, device) -> CNN:
-    "The network stored at `path`, after checking it was trained for `train`; a ValueError names the file otherwise."
+    "The network stored at `path`, after checking it was trained for `train`; a ValueError names the file otherwise. Logged as loaded."
     def bad(why): return ValueError(f"{path}: {why}. It is a cached feature extractor: delete it (it will be retrained), "
                                     "or pass cache=False.")
     ckpt = load_tensors(path, 'feature extractor')
@@ -127,6 +127,8 @@ def _load_extractor(path:Path, train:ImageSet, fingerprint:str, device) -> CNN:
     net = make_cnn(ckpt['arch'], len(train.classes), train.shape[0], train.shape[1])
     try: net.load_state_dict(ckpt['state_dict'])
     except (RuntimeError, KeyError, TypeError) as e: raise bad(f"its weights do not fit a {ckpt['arch']} network ({type(e).__name__})") from None
+    seconds = ckpt.get('train_seconds')                      # None in files from before the kit recorded it
+    log_cache('loaded', 'feature extractor', f"{ckpt['arch']} on {ckpt.get('n_train')} images", seconds if isinstance(seconds, float) else None)
     return net.to(device).eval()
 
 def feature_extractor(train:ImageSet,            # the real, balanced training set (all classes)
@@ -145,17 +147,20 @@ def feature_extractor(train:ImageSet,            # the real, balanced training s
     if path is not None and path.exists():
         return FeatureExtractor(_load_extractor(path, train, fingerprint, device), train.classes, train.shape,
                                 info={**info, 'path': str(path), 'loaded': True})
+    began = time.perf_counter()
     clf = fit_classifier(data, EXTRACTOR_ARCH, preset=preset, seed=seed, device=device, progress=progress)
+    seconds = time.perf_counter() - began
     info['train_acc'] = clf.history[-1]['train_acc'] if clf.history else float('nan')
     if path is not None:
         ckpt = {'kind': EXTRACTOR_KIND, 'arch': EXTRACTOR_ARCH, 'classes': list(train.classes), 'shape': list(train.shape),
-                'fingerprint': fingerprint, 'sizes': [preset.data_fraction, preset.clf_epochs, preset.clf_batch],
+                'fingerprint': fingerprint, 'sizes': [preset.data_fraction, preset.clf_epochs, preset.clf_batch], 'train_seconds': seconds,
                 **{k: info[k] for k in ('dataset', 'preset', 'seed', 'n_train')},
                 'state_dict': {k: v.detach().cpu() for k, v in clf.net.state_dict().items()}}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, lambda tmp: torch.save(ckpt, tmp))
             info['path'] = str(path)
+            log_cache('trained', 'feature extractor', f"{EXTRACTOR_ARCH} on {len(data)} images", seconds)
         except OSError as e: warnings.warn(f"could not cache the feature extractor in {path} ({e.strerror}); it will be retrained next time.")
     return FeatureExtractor(clf.net.eval(), train.classes, train.shape, info={**info, 'loaded': False})
 

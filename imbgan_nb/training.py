@@ -19,7 +19,8 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
-from .core import LOSS_BOUND, PRECISIONS, autocast, check_count, device_generator, get_device, load_tensors, seed_everything, write_atomic
+from .core import (LOSS_BOUND, PRECISIONS, autocast, cache_dir, check_count, device_generator, get_device, load_tensors,
+                            log_cache, seed_everything, write_atomic)
 from .data import ImageSet, batches, channels_last, short_path, show_images, to_pixels
 
 # %% ../nbs/04_gan_training.ipynb #231a6fed
@@ -192,6 +193,7 @@ class History:
     snapshots: dict = field(default_factory=dict)  # epoch -> uint8 images (n, C, H, W) from the fixed noise
     best_epoch: int|None = None
     best_score: float|None = None
+    train_seconds: float|None = None               # wall time of the training, scoring included, over every resume (None: not recorded)
 
     def to_dict(self) -> dict: return asdict(self)
     @classmethod
@@ -301,6 +303,7 @@ def train_gan(gan:GAN,
     if not gan.conditional and bool((data.labels != gan.cls).any()):
         raise ValueError(f"an unconditional {gan.name} learns one class: pass only the images of {gan.classes[gan.cls]!r}.")
     seed_everything(seed)
+    began = time.perf_counter()
     rng = device_generator(seed, gan.device)               # noise and batch order drawn on the device
     data, data_id = data.to(gan.device), _data_id(data)
     fixed_z = gan.latent(n_fixed, rng)
@@ -316,6 +319,7 @@ def train_gan(gan:GAN,
         torch.set_rng_state(state['rng']['torch'].cpu()); rng.set_state(state['rng']['generator'].cpu())
         if state['rng'].get('cuda') and torch.cuda.is_available() and len(state['rng']['cuda']) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all([s.cpu() for s in state['rng']['cuda']])
+    before = history.train_seconds if start > 0 else 0.0    # what the loaded checkpoint's training took (None: not recorded)
     if len(data) < 2: raise ValueError(f"only {len(data)} training image(s): batch norm needs at least 2 per batch; "
                                        "keep more images of the class (a larger preset data_fraction).")
     bs = min(batch_size, len(data))          # tiny minority sets: one batch of everything
@@ -355,7 +359,9 @@ def train_gan(gan:GAN,
                     if history.best_score is None or score < history.best_score:
                         history.best_epoch, history.best_score = epoch, score
                         best_G = copy.deepcopy(gan.G.state_dict())
-                if path is not None: save_checkpoint(path, gan, epoch, history, data_id, best_G, rng, precision); saved = epoch
+                if path is not None:
+                    history.train_seconds = None if before is None else before + time.perf_counter() - began
+                    save_checkpoint(path, gan, epoch, history, data_id, best_G, rng, precision); saved = epoch
     except KeyboardInterrupt:
         # Nothing is saved here: the weights, optimisers and random states of this moment are partway through an epoch,
         # and a resume from them would differ from an uninterrupted run. The last checkpoint was taken at a whole epoch.
@@ -363,7 +369,13 @@ def train_gan(gan:GAN,
             print(f"interrupted: the checkpoint of epoch {saved} stays in {short_path(path)}; call again to resume from it exactly")
         raise
     if best_G is not None: gan.G.load_state_dict(best_G)
+    if path is not None and _in_cache(path):           # tell the notebook's RunClock what was trained and what was loaded
+        what = f"{gan.name} on {len(data)} images"
+        if start > 0: log_cache('loaded', 'generator', what, before)
+        if start < epochs: log_cache('trained', 'generator', what, time.perf_counter() - began)
     return history
+
+def _in_cache(path:Path) -> bool: return Path(path).resolve().is_relative_to(cache_dir().resolve())
 
 # %% ../nbs/04_gan_training.ipynb #eb36a63d
 def plot_history(history:History, title:str=''):
