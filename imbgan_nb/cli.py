@@ -24,7 +24,7 @@ def _ctrl_c_held():
 
 try:                                  # torch loads here: a Ctrl-C this early ends in one line too
     with _ctrl_c_held():
-        from imbgan_nb.core import PRESETS, get_device
+        from imbgan_nb.core import PRESETS, cache_dir, get_device, took
         from imbgan_nb.data import short_path
 except KeyboardInterrupt:
     print("imbgan: interrupted while starting; nothing was done.", file=sys.stderr); sys.exit(130)
@@ -39,6 +39,10 @@ EPILOG = """examples:
   imbgan run 000 --preset laptop --seeds 3 --workers 2      (two rows at once, each on one of two cores)
   imbgan run 003 --preset paper --seeds 5 --ray HEAD:6379   (each row a task on a Ray cluster, a GPU each where it has GPUs)
   imbgan report runs/000
+  imbgan prepare --preset laptop                      (the night before a lab: every model the notebooks, the lab, demo and 000 train)
+  imbgan prepare --preset laptop --only 002 --seeds 3 (and a study's generators)
+  imbgan pack export course.tar --preset laptop       (those models, with a manifest of SHA-256s, in one file)
+  imbgan pack import https://example.org/course.tar --sha256 HASH   (checked in full, then installed into the cache)
 
 A run folder keeps every finished row (rows.jsonl): run the same command again to finish an interrupted run.
 One run at a time per folder (a second one stops at once and names the first). Errors are one line; --debug
@@ -47,12 +51,12 @@ Presets: ci (seconds, for tests), laptop (default, minutes on a CPU), paper (the
 The device is cuda, then mps, then cpu unless --device (or $IMBGAN_DEVICE) says otherwise."""
 
 def build_parser() -> argparse.ArgumentParser:
-    "The `imbgan` argument parser and its four sub-commands."
+    "The `imbgan` argument parser and its sub-commands."
     p = argparse.ArgumentParser(prog='imbgan', description='Class imbalance and GAN oversampling of image sets: '
                                 'the source documents\' studies, reproducible with one command.',
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--debug', action='store_true', help='show the full traceback of an error (default: one line naming the problem and the fix)')
-    sub = p.add_subparsers(dest='command', required=True, metavar='{list,analyze,run,report}')
+    sub = p.add_subparsers(dest='command', required=True, metavar='{list,analyze,run,report,prepare,pack}')
     sub.add_parser('list', help='studies, datasets, protocols and presets')
     a = sub.add_parser('analyze', help="a dataset's per-class counts and imbalance ratio under a protocol, with figures")
     a.add_argument('--dataset', default='digits', help='fashion_mnist, mnist, cifar10 or digits (embedded; default)')
@@ -77,6 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help='run each row as a task on a Ray cluster at ADDRESS, or on a local Ray without it (pip install -e ".[ray]")')
     rep = sub.add_parser('report', help="rebuild a finished (or partial) run's report.md and figures, and print its tables")
     rep.add_argument('folder')
+    pr = sub.add_parser('prepare', help='train (or find) every generator and feature extractor a class needs, into the cache')
+    pr.add_argument('--preset', default=None, help=f"{', '.join(PRESETS)} (default: $IMBGAN_PRESET, else laptop)")
+    pr.add_argument('--only', nargs='+', default=None, metavar='TARGET',
+                    help='notebooks (05_vanilla_gan ... 10_oversampling), 14_lab, or studies (demo, 000, ...); default: the model notebooks, the lab, demo and 000')
+    pr.add_argument('--seeds', type=int, default=1, help="a study's seeds (default 1)")
+    pr.add_argument('--quiet', action='store_true', help='no progress bar')
+    pk = sub.add_parser('pack', help="a course pack: the cache's models as one checked file")
+    pks = pk.add_subparsers(dest='pack_command', required=True, metavar='{export,import}')
+    ex = pks.add_parser('export', help="write the cache's models of a preset, with a manifest, into FILE (.tar or .tar.gz)")
+    ex.add_argument('file')
+    ex.add_argument('--preset', default=None, help=f"{', '.join(PRESETS)} (default: $IMBGAN_PRESET, else laptop)")
+    im = pks.add_parser('import', help='check a pack in full, then install its models into the cache (nothing there is replaced)')
+    im.add_argument('source', help='the pack: a file, or a URL (https://, file://)')
+    im.add_argument('--preset', default=None, help='refuse a pack of another preset (default: take the preset it holds)')
+    im.add_argument('--sha256', default=None, help='the SHA-256 published for the pack, checked before it is opened')
     return p
 
 def _studies() -> list:
@@ -102,7 +121,8 @@ def _one_line(e:BaseException) -> str:
     "An error as one line: the kit's own messages as they are, others prefixed by their kind."
     text = ' '.join(str(e).split()) or type(e).__name__
     if isinstance(e, OSError) and e.filename: text = f"{e.strerror or text}: {short_path(e.filename)}"
-    return text if type(e) in (ValueError, FloatingPointError) else f"{type(e).__name__}: {text}"
+    own = type(e) in (ValueError, FloatingPointError) or type(e).__module__.startswith('imbgan_nb')   # the kit's messages, subclasses too
+    return text if own else f"{type(e).__name__}: {text}"
 
 def _list():
     from imbgan_nb.studies import STUDIES, study_scenarios
@@ -148,6 +168,23 @@ def main(argv:list|None=None) -> int:
             run_study(args.study, out, scenarios[0].preset, args.seeds, device=device, progress=not args.quiet, only=only,
                       workers=workers, threads=args.threads, ray=args.ray)
             _print_tables(out)
+        elif args.command == 'prepare':
+            with _ctrl_c_held(): from imbgan_nb.pack import prepare
+            table = prepare(args.only, args.preset, args.seeds, progress=not args.quiet)
+            print(table.to_string(index=False))
+            print(f"cache {short_path(cache_dir())}: {sum(table['trained now'] != '-')} of {len(table)} models trained now, "
+                  f"{took(table['seconds'].sum())} in all; `imbgan pack export FILE` hands them out")
+        elif args.command == 'pack':
+            with _ctrl_c_held(): from imbgan_nb.pack import export_pack, import_pack, sha256_of
+            if args.pack_command == 'export':
+                m = export_pack(args.file, args.preset)
+                print(f"{short_path(args.file)}: {len(m['files'])} models of the {m['preset']} preset (kit {m['kit_version']}, "
+                      f"trained on {m['device']}), {Path(args.file).stat().st_size / 1e6:.1f} MB, sha256 {sha256_of(args.file)}")
+            else:
+                t = import_pack(args.source, args.preset, args.sha256)
+                print(t.to_string(index=False))
+                print(f"{(t['status'] == 'installed').sum()} of {len(t)} models installed into {short_path(cache_dir())} "
+                      f"(the {t.attrs['preset']} preset, kit {t.attrs['kit_version']}, trained on {t.attrs['device']})")
         elif args.command == 'report':
             import matplotlib; matplotlib.use('Agg')
             from imbgan_nb.runs import read_meta
@@ -159,11 +196,11 @@ def main(argv:list|None=None) -> int:
         if args.debug: raise
         print(f"imbgan {args.command}: {_one_line(e)}  (--debug shows the traceback)", file=sys.stderr); return 2
     except KeyboardInterrupt:
-        print(f"imbgan {args.command}: interrupted; finished rows are saved, run the same command to continue.", file=sys.stderr); return 130
+        print(f"imbgan {args.command}: interrupted; what finished is saved (rows, checkpoints): run the same command to continue.", file=sys.stderr); return 130
     return 0
 
 def console():
     "The console-script wrapper: exit with `main`'s status; Ctrl-C at any moment ends in one line."
     try: sys.exit(main())
     except KeyboardInterrupt:
-        print("imbgan: interrupted; finished rows are saved, run the same command to continue.", file=sys.stderr); sys.exit(130)
+        print("imbgan: interrupted; what finished is saved (rows, checkpoints): run the same command to continue.", file=sys.stderr); sys.exit(130)

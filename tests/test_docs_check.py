@@ -150,3 +150,19 @@ def test_maths_is_typeset_offline_and_an_unreadable_formula_is_seen(tmp_path):
     assert (tmp_path/'shots'/'index.png').stat().st_size > 1000                      # a screenshot of the page
     bad = check_docs.check_browser(site('bad', '\\frac{1}{'), katex)
     assert len(bad) == 1 and 'not typeset' in bad[0], bad
+
+
+def test_a_missing_or_thin_lab_plan_is_seen(tmp_path):
+    "Instructors need the lab plan: a page linked from the home page with cold and cached times for every notebook and two plans."
+    table = "<table><tr><th>notebook</th><th>cold min</th><th>cached min</th><th>from the pack</th><th>ends at min</th></tr>" \
+            "<tr><td>00_core</td></tr><tr><td>06_dcgan</td></tr></table>"
+    pages = lambda index, plan: check_docs.check_site(_site(tmp_path/f"s{len(index)}{len(plan)}", {'index.html': index, **plan}), URL)[1]
+    good = pages("<a href='14c_lab_plan.html'>lab plan</a>", {'14c_lab_plan.html': table})
+    assert check_docs.check_lab_plan(good, ['index', '00_core', '06_dcgan']) == []
+    assert 'no lab plan page' in check_docs.check_lab_plan(pages("home", {}), ['00_core'])[0]
+    unlinked = check_docs.check_lab_plan(pages("home", {'14c_lab_plan.html': table}), ['00_core'])
+    assert len(unlinked) == 1 and 'does not link the lab plan' in unlinked[0]
+    thin = check_docs.check_lab_plan(good, ['00_core', '06_dcgan', '07_cgan'])
+    assert len(thin) == 1 and '07_cgan' in thin[0]
+    no_times = check_docs.check_lab_plan(pages("<a href='14c_lab_plan.html'>x</a>", {'14c_lab_plan.html': '<p>00_core</p>'}), ['00_core'])
+    assert len(no_times) == 4

@@ -148,6 +148,21 @@ class _Page(HTMLParser):
         if any(o[0] in ('h1', 'h2', 'h3', 'h4') for o in self._open) and self.headings: self.headings[-1] += data
 
 
+LAB_PLAN = '14c_lab_plan.html'
+
+def check_lab_plan(pages:dict, notebooks:list) -> list[str]:
+    "The instructors' lab plan: a page, linked from the home page, whose tables give cold and cached times for every notebook."
+    if LAB_PLAN not in pages: return [f"no lab plan page ({LAB_PLAN}): instructors have no page that says what fits a lab period"]
+    problems, text = [], ''.join(pages[LAB_PLAN].text)
+    if not any(h.split('#')[0].endswith(LAB_PLAN) for h in pages.get('index.html', _Page()).links):
+        problems.append(f"the home page does not link the lab plan ({LAB_PLAN})")
+    for column in ('cold min', 'cached min', 'from the pack', 'ends at min'):
+        if column not in text: problems.append(f"{LAB_PLAN}: no {column!r} in its tables (the times or the 90-minute plans are missing)")
+    missing = [n for n in notebooks if n[0].isdigit() and n not in text]
+    if missing: problems.append(f"{LAB_PLAN}: its table leaves out {len(missing)} notebook(s): {', '.join(missing[:4])}")
+    return problems
+
+
 def check_site(site:Path, doc_url:str) -> tuple[list[str], dict]:
     "Problems in the rendered pages: broken internal links and anchors (including nbdev's absolute doc links), machine paths."
     pages, problems, missing = {}, [], {}
@@ -352,7 +367,7 @@ def main(argv=None) -> int:
         problems += [f"smalldocs: {w}" for w in site.warnings if w not in notes]
         out = site.out
         problems_site, pages = check_site(out, _doc_url(repo))
-        problems += problems_site + check_headings(proc, pages)
+        problems += problems_site + check_headings(proc, pages) + check_lab_plan(pages, [nb.stem for nb in nbs])
         for nb in nbs:
             if f"{nb.stem}.html" not in pages: problems.append(f"{nb.name}: no page in the site")
         print(f"rendered {len(pages)} pages with smalldocs; checked links, anchors, outputs and paths")
