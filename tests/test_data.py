@@ -117,6 +117,19 @@ def test_real_fashion_mnist_checksums_pass_and_catch_a_flipped_pixel(tmp_path, f
         load_dataset('fashion_mnist', root=tmp_path)
 
 
+def test_real_mnist_uncompressed_passes_its_checksum(tmp_path):
+    "Genuine MNIST IDX files, decompressed, are MNIST: the kit knows the MD5s of the raw bytes as well as of the .gz."
+    from imbgan_nb.data import data_folders
+    folder = next((f for f in data_folders('mnist') if (f/'train-images-idx3-ubyte.gz').exists() and (f/'t10k-labels-idx1-ubyte.gz').exists()), None)
+    if folder is None: pytest.skip("the original MNIST .gz files are not in the kit's cache (copy them into $IMBGAN_DATA/MNIST/raw/)")
+    for f in folder.glob('*-ubyte.gz'): (tmp_path/f.stem).write_bytes(gzip.decompress(f.read_bytes()))
+    assert len(load_dataset('mnist', root=tmp_path)) == 60_000 and len(load_dataset('mnist', 'test', root=tmp_path)) == 10_000
+    raw = bytearray((tmp_path/'train-images-idx3-ubyte').read_bytes()); raw[5000] ^= 0xFF
+    (tmp_path/'train-images-idx3-ubyte').write_bytes(bytes(raw))
+    with pytest.raises(DatasetFileError, match="checksum does not match the published mnist file"):
+        load_dataset('mnist', root=tmp_path)
+
+
 def test_parse_idx_rejects_short_header():
     with pytest.raises(DatasetFileError, match="truncated in its header"):
         parse_idx(bytes([0, 0, 8, 3, 0, 0]), 'short')
