@@ -89,6 +89,7 @@ def short_path(path:str|Path) -> str:
     for base, label in ((cache_dir(), '<cache>'), (Path.cwd(), ''), (Path(tempfile.gettempdir()), '<tmp>')):
         try: rel = p.relative_to(Path(base).resolve()).as_posix()
         except ValueError: continue
+        if rel == '.': return label or '.'
         return f"{label}/{rel}" if label else rel
     return str(path)
 
