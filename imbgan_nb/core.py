@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['DEVICE_ENV', 'DEVICE_KINDS', 'LOSS_BOUND', 'DATA_ENV', 'PRESETS', 'PRESET_ENV', 'PRECISIONS', 'CACHE_LOG',
            'device_available', 'get_device', 'check_count', 'check_seed', 'device_generator', 'seed_everything',
-           'cache_dir', 'short_path', 'check_no_links', 'write_atomic', 'load_tensors', 'Preset', 'get_preset',
-           'native_bf16', 'autocast', 'one_thread_per_notebook', 'one_cpu_thread', 'run_environment', 'log_cache',
-           'took', 'RunClock']
+           'cache_dir', 'short_path', 'repo_folder', 'check_no_links', 'write_atomic', 'load_tensors', 'Preset',
+           'get_preset', 'native_bf16', 'autocast', 'one_thread_per_notebook', 'one_cpu_thread', 'run_environment',
+           'log_cache', 'took', 'RunClock']
 
 # %% ../nbs/00_core.ipynb #1a4077f9
 import difflib, errno, hashlib, os, random, shutil, tempfile, time
@@ -92,6 +92,16 @@ def short_path(path:str|Path) -> str:
         if rel == '.': return label or '.'
         return f"{label}/{rel}" if label else rel
     return str(path)
+
+def repo_folder(name:str,   # a folder of the repository: 'results', 'nbs'
+                what:str,   # what it holds, for the message: 'the committed rows'
+               ) -> Path:
+    "A folder of the repository beside the package; outside a clone, one line saying where it lives."
+    import imbgan_nb
+    folder = Path(imbgan_nb.__file__).resolve().parents[1]/name
+    if not folder.is_dir(): raise FileNotFoundError(f"no {name}/ folder beside the package ({folder}): {what} live in the repository; "
+                                                    "clone it (and install it with pip install -e .) to read them.")
+    return folder
 
 def check_no_links(path,     # a file or folder the kit is about to write
                    root,     # the folder it belongs to (a run folder, the cache, a pack)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-import imbgan_nb
+from .core import repo_folder
 from .pack import LAB, NOTEBOOK_GANS
 from .registry import gan_kinds
 
@@ -30,10 +30,7 @@ def seconds_of(text:str) -> float|None:
 
 def nbs_folder() -> Path:
     "The repository's notebooks, beside the package."
-    folder = Path(imbgan_nb.__file__).resolve().parents[1]/'nbs'
-    if not folder.is_dir(): raise FileNotFoundError(f"no nbs/ folder beside the package ({folder}): the notebooks live in the "
-                                                    "repository; clone it (and install it with pip install -e .) to read them.")
-    return folder
+    return repo_folder('nbs', 'the notebooks')
 
 def clock_line(nb_path:Path) -> str|None:
     "The last clock line among a notebook's committed outputs, or None."

@@ -16,7 +16,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 
-import imbgan_nb
+from .core import repo_folder
 from .runs import read_meta, read_rows
 
 # %% ../nbs/16_results.ipynb #d35086e3
@@ -156,10 +156,7 @@ def beside_source(rows:list[dict], paper:PaperResult,
 # %% ../nbs/16_results.ipynb #0df0a9df
 def results_root() -> Path:
     "The repository's `results/` folder: committed rows of real runs (no data set)."
-    root = Path(imbgan_nb.__file__).resolve().parents[1]/'results'
-    if not root.is_dir(): raise FileNotFoundError(f"no results/ folder beside the package ({root}): the committed rows live in the "
-                                                  "repository; clone it (and install it with pip install -e .) to read them.")
-    return root
+    return repo_folder('results', 'the committed rows')
 
 def run_info(folder:Path|str) -> dict:
     "How a committed run was made: study, preset, seeds, device, dataset, the command that reproduces it, and the time per seed."
