@@ -167,10 +167,13 @@ class Preset:
     clf_schedule: str = 'constant'  # the classifier's learning rate over training: 'constant', or 'linear' (down to 0 at the last step)
     clf_precision: str = 'fp32'  # the classifier's arithmetic: 'fp32', or 'bf16' (where the hardware has it: see `native_bf16`)
     gan_precision: str = 'fp32'  # the GANs' training arithmetic: 'fp32', or 'bf16' with channels-last (and TF32 on CUDA): see `train_gan`
+    clf_patience: int = 0        # >0: the classifier stops after this many epochs without a better validation score (clf_epochs: the most)
+    gan_patience: int = 0        # >0: a GAN stops after this many snapshots without a better validation FD (gan_epochs: the most)
 
     def __post_init__(self):
         "Every size checked at the door, by its name: a run never starts with a value that silently trains nothing."
         check_count('clf_epochs', self.clf_epochs, minimum=0)    # 0: an untrained classifier, on purpose (a floor to compare with)
+        for f in ('clf_patience', 'gan_patience'): check_count(f, getattr(self, f), minimum=0)   # 0: no early stopping
         for f in ('clf_batch', 'gan_epochs', 'gan_batch', 'n_seeds', 'snapshot_every'): check_count(f, getattr(self, f))
         for f in ('data_fraction', 'test_fraction'):
             v = getattr(self, f)
@@ -194,7 +197,7 @@ class Preset:
     def cache_tag(self, fields:tuple|None=None) -> str:
         "Names cached work: the preset's name, plus a hash of its `fields` (all when None) where they differ from the named preset's."
         ref = PRESETS.get(self.name)
-        late = {'gan_precision': 'fp32'}   # fields added after caches were named: left out of the hash at their default, so those names hold
+        late = {'gan_precision': 'fp32', 'clf_patience': 0, 'gan_patience': 0}   # fields added after caches were named: left out of the hash at their default, so those names hold
         if fields is None: same, key = ref == self, repr(sorted((k, v) for k, v in asdict(self).items() if k not in late or v != late[k]))
         else:
             key = tuple(getattr(self, f) for f in fields)

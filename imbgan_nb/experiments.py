@@ -156,6 +156,8 @@ def train_and_score(sc:Scenario, train, test, extra=None, quality:dict|None=None
            'minority_recall': float(np.mean([per_class[train.classes[c]]['recall'] for c in minority])),
            'minority_f1': float(np.mean([per_class[train.classes[c]]['f1'] for c in minority])),
            'n_real': clf.n_real, 'n_synthetic': clf.n_extra, 'n_test': len(test), 'quality': quality or {}, 'collapse': collapse,
+           **({'n_validation': clf.n_validation, 'clf_best_epoch': clf.best_epoch, 'clf_epochs_run': len(clf.history)}
+              if getattr(clf, 'n_validation', 0) else {}),   # early stopping: the held-out images and the epoch it kept
            'per_class': result['per_class'], 'confusion': result['confusion'],
            'seconds': {**{k: seconds[k] for k in ('data', 'synthetic', 'classifier')}, 'total': sum(seconds[k] for k in ('data', 'synthetic', 'classifier'))},
            'device': str(clf.device), 'environment': run_environment(clf.device)}

@@ -113,5 +113,6 @@ def fit_minority_gan(gan:GAN, task:MinorityTask,
     if folder is not None: check_no_links(folder, cache_dir())           # nothing written through a link planted in the cache
     if overrides.get('checkpoint_dir') is not None: take_from_cache(gan, task, overrides['checkpoint_dir'])
     kw = dict(epochs=epochs, batch_size=p.gan_batch, seed=task.seed, snapshot_every=max(1, min(p.snapshot_every, epochs)),
-              score_fn=task.score_fn(), checkpoint_dir=folder, progress=progress, precision=p.gan_precision)
+              score_fn=task.score_fn(), checkpoint_dir=folder, progress=progress, precision=p.gan_precision,
+              patience=p.gan_patience)
     return train_gan(gan, data, **{**kw, **overrides})

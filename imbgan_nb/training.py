@@ -194,6 +194,7 @@ class History:
     best_epoch: int|None = None
     best_score: float|None = None
     train_seconds: float|None = None               # wall time of the training, scoring included, over every resume (None: not recorded)
+    stopped_epoch: int|None = None                 # the epoch where `patience` ended the run early (None: it ran every epoch)
 
     def to_dict(self) -> dict: return asdict(self)
     @classmethod
@@ -295,11 +296,14 @@ def train_gan(gan:GAN,
               n_fixed:int=16,              # images in each sample grid
               progress:bool=True,
               precision:str='fp32',        # 'bf16': the fast path (bfloat16 autocast, channels-last, TF32 on CUDA); samples stay float32
+              patience:int=0,              # >0: stop after this many scored snapshots in a row without a better score (needs score_fn)
              ) -> History:
-    "Train `gan` on `data` for `epochs`, recording history and keeping the best generator by `score_fn`."
+    "Train `gan` on `data` for `epochs` (or until `patience` runs out), recording history and keeping the best generator by `score_fn`."
     if precision not in PRECISIONS: raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}.")
     if len(data) == 0: raise ValueError("no training images: the class to learn has no images in this set.")
     for name, v in (('epochs', epochs), ('batch_size', batch_size), ('snapshot_every', snapshot_every)): check_count(name, v)
+    if check_count('patience', patience, minimum=0) and score_fn is None:
+        raise ValueError("patience stops on the validation score: give score_fn too (e.g. a MinorityTask's score_fn()).")
     if not gan.conditional and bool((data.labels != gan.cls).any()):
         raise ValueError(f"an unconditional {gan.name} learns one class: pass only the images of {gan.classes[gan.cls]!r}.")
     seed_everything(seed)
@@ -316,6 +320,7 @@ def train_gan(gan:GAN,
         state = load_checkpoint(path, gan, data_id, precision)      # loads the weights and optimizer states too
         history, best_G, start = History.from_dict(state['history']), state['best_G'], state['epoch'] + 1
         saved = state['epoch']
+        if history.stopped_epoch is not None: start = epochs         # it stopped early: finished, as a run of every epoch is
         torch.set_rng_state(state['rng']['torch'].cpu()); rng.set_state(state['rng']['generator'].cpu())
         if state['rng'].get('cuda') and torch.cuda.is_available() and len(state['rng']['cuda']) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all([s.cpu() for s in state['rng']['cuda']])
@@ -359,9 +364,12 @@ def train_gan(gan:GAN,
                     if history.best_score is None or score < history.best_score:
                         history.best_epoch, history.best_score = epoch, score
                         best_G = copy.deepcopy(gan.G.state_dict())
+                    if patience and sum(e > history.best_epoch for e, _ in history.scores) >= patience and not last:
+                        history.stopped_epoch = epoch          # `patience` snapshots without a better score: the FD has stopped improving
                 if path is not None:
                     history.train_seconds = None if before is None else before + time.perf_counter() - began
                     save_checkpoint(path, gan, epoch, history, data_id, best_G, rng, precision); saved = epoch
+                if history.stopped_epoch is not None: break
     except KeyboardInterrupt:
         # Nothing is saved here: the weights, optimisers and random states of this moment are partway through an epoch,
         # and a resume from them would differ from an uninterrupted run. The last checkpoint was taken at a whole epoch.

@@ -72,3 +72,23 @@ def test_bad_input(digits):
         fit_classifier(train, extra=odd, preset=FAST, progress=False)
     with pytest.raises(FloatingPointError, match="loss became"):
         fit_classifier(train, preset=FAST, lr=1e12, progress=False)
+
+
+def test_early_stopping_holds_out_a_tenth_of_each_class_and_keeps_the_best_epoch(digits):
+    from imbgan_nb.classifier import balanced_accuracy, validation_split
+    train, test = digits
+    few = make_imbalanced(train, counts={3: 15}, seed=0)
+    rest, held = validation_split(few, seed=0)
+    expected = [round(0.1 * n) for n in few.counts().tolist()]
+    assert held.counts().tolist() == expected and len(rest) + len(held) == len(few)
+    assert not set(rest.source_index.tolist()) & set(held.source_index.tolist())
+    clf = fit_classifier(few, 'cnn2', preset=get_preset('ci', clf_epochs=12, clf_batch=64, clf_patience=2), seed=0, progress=False)
+    assert (clf.n_real, clf.n_validation) == (len(rest), len(held))
+    val = [h['val_acsa'] for h in clf.history]
+    assert clf.best_epoch == int(np.argmax(val)) and len(val) <= 12
+    assert len(val) == 12 or len(val) - 1 - clf.best_epoch == 2          # stopped two epochs after the best, or ran them all
+    assert balanced_accuracy(clf, held.images, held.labels) == pytest.approx(max(val))   # the kept weights are the best epoch's
+    with pytest.raises(ValueError, match='training split'):
+        validation_split(test)
+    with pytest.raises(ValueError, match='clf_patience'):
+        get_preset('ci', clf_patience=-1)

@@ -196,3 +196,21 @@ def test_one_image_is_refused_with_the_fix(task):
     gan = make_dcgan(task.train.classes, task.cls, device='cpu')
     with pytest.raises(ValueError, match="batch norm needs at least 2"):
         train_gan(gan, task.minority.subset(torch.tensor([0])), epochs=1, progress=False)
+
+
+def test_patience_stops_when_the_score_stops_improving_and_a_resume_keeps_it_stopped(task, tmp_path):
+    scores = iter([5.0, 3.0, 4.0, 3.5, 1.0, 0.5])            # best at the 2nd snapshot (epoch 3), then two worse ones
+    torch.manual_seed(0)
+    gan = make_vanilla_gan(task.train.classes, task.cls, device='cpu')
+    history = train_gan(gan, _seven(task), epochs=12, batch_size=32, snapshot_every=2, score_fn=lambda g: next(scores),
+                        checkpoint_dir=tmp_path, progress=False, patience=2)
+    assert (history.best_epoch, history.stopped_epoch) == (3, 7)         # scored at 1, 3, 5, 7: stopped two snapshots after the best
+    assert [e['epoch'] for e in history.epochs] == list(range(8)) and [s for _, s in history.scores] == [5.0, 3.0, 4.0, 3.5]
+    again = train_gan(gan, _seven(task), epochs=12, batch_size=32, snapshot_every=2, score_fn=lambda g: 0.0,
+                      checkpoint_dir=tmp_path, progress=False, patience=2)
+    assert len(again.epochs) == 8 and again.stopped_epoch == 7           # finished: the resume trains no further epoch
+    full = train_gan(make_vanilla_gan(task.train.classes, task.cls, device='cpu'), _seven(task), epochs=4, batch_size=32,
+                     snapshot_every=2, score_fn=lambda g: 1.0, progress=False, patience=5)
+    assert full.stopped_epoch is None and len(full.epochs) == 4          # patience never ran out: every epoch
+    with pytest.raises(ValueError, match='give score_fn'):
+        train_gan(gan, _seven(task), epochs=2, progress=False, patience=2)
