@@ -148,7 +148,7 @@ def feature_extractor(train:ImageSet,            # the real, balanced training s
         return FeatureExtractor(_load_extractor(path, train, fingerprint, device), train.classes, train.shape,
                                 info={**info, 'path': str(path), 'loaded': True})
     began = time.perf_counter()
-    clf = fit_classifier(data, EXTRACTOR_ARCH, preset=preset, seed=seed, device=device, progress=progress)
+    clf = fit_classifier(data, EXTRACTOR_ARCH, preset=preset.with_(clf_patience=0), seed=seed, device=device, progress=progress)   # every epoch: its file names them
     seconds = time.perf_counter() - began
     info['train_acc'] = clf.history[-1]['train_acc'] if clf.history else float('nan')
     if path is not None:

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['PAPER_TABLE1_FMNIST', 'PAPERS', 'table1_cell', 'beside_paper', 'PaperResult', 'paired_deltas', 'verdict', 'mean_std',
            'beside_source', 'results_root', 'run_info', 'committed_runs', 'reproduction_summary', 'plot_reproduction',
-           'plot_beside_paper']
+           'training_table', 'classifier_epochs', 'plot_validation_fd', 'plot_examples', 'plot_beside_paper']
 
 # %% ../nbs/16_results.ipynb #098c3745
 from dataclasses import dataclass, field
@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 
 from .core import repo_folder
+from .experiments import strip_image
 from .runs import read_meta, read_rows
 
 # %% ../nbs/16_results.ipynb #d35086e3
@@ -213,6 +214,63 @@ def plot_reproduction(rows_by_study:dict, metric_by_study:dict):
     fig.legend(handles=key, loc='upper center', ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 1.06))
     fig.tight_layout()
     return fig
+
+# %% ../nbs/16_results.ipynb #0ba50003
+def training_table(rows:list[dict], scenario:str) -> pd.DataFrame:
+    "How each class's generator in `scenario` trained, over seeds: epochs run, the best epoch by validation FD, how many stopped early, and that FD."
+    recs = [{'class': c, 'seed': r['seed'], 'epochs run': v['training']['epochs_run'], 'best epoch': v['training']['best_epoch'],
+             'stopped early': v['training']['stopped_epoch'] is not None, 'best validation FD': min(s for _, s in v['training']['val_fd'])}
+            for r in rows if r['name'] == scenario for c, v in r['quality'].items() if v.get('training', {}).get('val_fd')]
+    if not recs: raise ValueError(f"no row of {scenario!r} records its generators' training (rows written before the kit kept it).")
+    g = pd.DataFrame(recs).groupby('class', sort=False)
+    span = lambda s: f"{s.min()}" if s.min() == s.max() else f"{s.min()} to {s.max()}"
+    return pd.DataFrame({'epochs run': g['epochs run'].agg(span), 'best epoch': g['best epoch'].agg(span),
+                         'stopped early': g['stopped early'].agg(lambda s: f"{int(s.sum())} of {len(s)}"),
+                         'best validation FD': g['best validation FD'].mean().round(1)})
+
+def classifier_epochs(rows:list[dict]) -> pd.DataFrame:
+    "Per scenario, over seeds: the epochs its classifier ran and the epoch early stopping kept (rows without early stopping are left out)."
+    recs = [{'scenario': r['name'], 'epochs run': r['clf_epochs_run'], 'kept epoch': r['clf_best_epoch'], 'held-out images': r['n_validation']}
+            for r in rows if r.get('n_validation')]
+    if not recs: raise ValueError("no row used early stopping (clf_patience): every classifier ran its preset's epochs.")
+    g = pd.DataFrame(recs).groupby('scenario', sort=False)
+    return g.agg(lambda s: f"{s.min()}" if s.min() == s.max() else f"{s.min()} to {s.max()}")
+
+def plot_validation_fd(rows:list[dict], scenario:str):
+    "Each class's validation FD over its generator's training, one line per seed, the kept (best) epoch marked: where the FD stopped improving."
+    per_class = {}
+    for r in rows:
+        if r['name'] != scenario: continue
+        for c, v in r['quality'].items():
+            if v.get('training', {}).get('val_fd'): per_class.setdefault(c, []).append((r['seed'], v['training']))
+    if not per_class: raise ValueError(f"no row of {scenario!r} records its generators' training.")
+    fig, axes = plt.subplots(1, len(per_class), figsize=(3.2 * len(per_class), 2.8), squeeze=False, sharey=True)
+    for ax, (c, runs) in zip(axes[0], per_class.items()):
+        for seed, t in runs:
+            e, s = zip(*t['val_fd'])
+            line, = ax.plot(e, s, lw=1.2, label=f"seed {seed}")
+            ax.plot(t['best_epoch'], dict(t['val_fd'])[t['best_epoch']], 'o', color=line.get_color())
+        ax.set(title=c, xlabel='epoch'); ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel('validation FD (lower is better)'); axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+def plot_examples(rows:list[dict], scenarios:list, seed:int=0):
+    "Eight of the images each scenario added to each class (one seed), side by side: what the classifier was given."
+    picked = {r['name']: r for r in rows if r['seed'] == seed and r['name'] in scenarios}
+    classes = list(dict.fromkeys(c for n in scenarios if n in picked for c, v in picked[n]['quality'].items() if 'examples' in v))
+    if not classes: raise ValueError(f"no row of {scenarios} at seed {seed} keeps example images (rows written before the kit kept them).")
+    fig, axes = plt.subplots(len(classes), len(scenarios), figsize=(4.2 * len(scenarios), 0.75 * len(classes) + 0.4), squeeze=False)
+    for i, c in enumerate(classes):
+        for j, n in enumerate(scenarios):
+            ax, q = axes[i][j], picked.get(n, {}).get('quality', {}).get(c, {})
+            if 'examples' in q: ax.imshow(strip_image(q['examples']), cmap='gray', vmin=0, vmax=255)
+            ax.set_xticks([]); ax.set_yticks([])
+            if i == 0: ax.set_title(n, fontsize=10)
+            if j == 0: ax.set_ylabel(c, rotation=0, ha='right', va='center', fontsize=9)
+    fig.tight_layout()
+    return fig
+
 
 # %% ../nbs/16_results.ipynb #b8d45190
 def plot_beside_paper(rows:list, metrics:tuple=('acsa', 'gm')):

@@ -10,7 +10,7 @@ from imbgan_nb.runs import read_meta, read_rows
 from imbgan_nb.results import PAPERS, beside_source, committed_runs, paired_deltas, results_root, run_info, verdict
 
 ROOT = Path(__file__).resolve().parents[1]
-EXPECTED = {'000_laptop': ('000', 'fashion_mnist', 3), '001d_laptop': ('001d', 'digits', 3),
+EXPECTED = {'000_laptop': ('000', 'fashion_mnist', 3), '001_laptop': ('001', 'mnist', 3), '001d_laptop': ('001d', 'digits', 3),
             '002_laptop': ('002', 'fashion_mnist', 3), '003_laptop': ('003', 'fashion_mnist', 5),
             '003g_laptop': ('003g', 'fashion_mnist', 5)}
 
@@ -65,3 +65,23 @@ def test_verdict_needs_more_than_one_std_and_a_claim():
 def test_the_results_page_reads_every_committed_run():
     text = ''.join(''.join(c['source']) for c in json.loads((ROOT/'nbs'/'16_results.ipynb').read_text())['cells'])
     for folder in EXPECTED: assert f"'{folder}'" in text, folder
+
+
+def test_study_001_kept_the_reports_300_zeros_and_all_of_mnist():
+    rows = read_rows(results_root()/'001_laptop')
+    for r in rows:
+        assert r['n_real'] == 60000 - 5923 + 300 and r['n_test'] == 10000, r['key']   # MNIST's 5,923 training zeros cut to 300
+        assert r['n_synthetic'] == (0 if r['oversampler'] == 'none' else 6742 - 300), r['key']   # zeros topped up to the ones' 6,742
+
+
+def test_study_002_trained_to_convergence_on_the_validation_split():
+    rows = read_rows(results_root()/'002_laptop')
+    for r in rows:
+        assert r['n_real'] + r['n_validation'] == (30000 if r['protocol'] is None else 19950), r['key']
+        assert r['clf_best_epoch'] < r['clf_epochs_run'] <= 30, r["key"]
+    for r in (r for r in rows if r['name'] == 'WGAN'):
+        assert set(r['quality']) == {'Pullover', 'Dress', 'Coat', 'Shirt'}
+        for c, q in r['quality'].items():
+            t = q['training']
+            assert t['best_epoch'] == min(t['val_fd'], key=lambda es: es[1])[0], (r['key'], c)   # the kept generator: the best validation FD
+            assert t['stopped_epoch'] is None or t['epochs_run'] == t['stopped_epoch'] + 1
