@@ -194,10 +194,12 @@ def _seed_column(ax, x:float, values, paper:float|None=None):
     if len(values): ax.errorbar(x + 0.25, values.mean(), yerr=values.std(ddof=1) if len(values) > 1 else 0, fmt='o', c='k', ms=4, capsize=3, zorder=4)
     if paper is not None: ax.hlines(paper, x - 0.3, x + 0.4, colors='crimson', lw=2, zorder=2)
 
-def plot_reproduction(rows_by_study:dict, metric_by_study:dict):
+def plot_reproduction(rows_by_study:dict, metric_by_study:dict, per_row:int=3):
     "Per study, one metric's paired difference from the baseline: each seed (dots), the kit's mean ± std (black) and the paper's (red)."
-    fig, axes = plt.subplots(1, len(rows_by_study), figsize=(3.6 * len(rows_by_study), 3.4), squeeze=False)
-    for ax, (study, rows) in zip(axes[0], rows_by_study.items()):
+    n_rows = -(-len(rows_by_study) // per_row); n_cols = min(per_row, len(rows_by_study))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 3.4 * n_rows), squeeze=False)
+    for ax in axes.flat[len(rows_by_study):]: ax.axis('off')      # the grid's empty places
+    for ax, (study, rows) in zip(axes.flat, rows_by_study.items()):
         paper, m = PAPERS[study], metric_by_study[study]
         names = [n for n in dict.fromkeys(r['name'] for r in rows) if n != paper.baseline]
         for x, name in enumerate(names):

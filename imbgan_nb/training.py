@@ -296,7 +296,7 @@ def train_gan(gan:GAN,
               n_fixed:int=16,              # images in each sample grid
               progress:bool=True,
               precision:str='fp32',        # 'bf16': the fast path (bfloat16 autocast, channels-last, TF32 on CUDA); samples stay float32
-              patience:int=0,              # >0: stop after this many scored snapshots in a row without a better score (needs score_fn)
+              patience:int=0,              # >0: after the first third of `epochs`, stop after this many scored snapshots without a better score
              ) -> History:
     "Train `gan` on `data` for `epochs` (or until `patience` runs out), recording history and keeping the best generator by `score_fn`."
     if precision not in PRECISIONS: raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}.")
@@ -364,7 +364,8 @@ def train_gan(gan:GAN,
                     if history.best_score is None or score < history.best_score:
                         history.best_epoch, history.best_score = epoch, score
                         best_G = copy.deepcopy(gan.G.state_dict())
-                    if patience and sum(e > history.best_epoch for e, _ in history.scores) >= patience and not last:
+                    warm = epoch + 1 >= epochs // 3            # a GAN's FD often rises before it falls: no stop in the first third
+                    if patience and warm and sum(e > history.best_epoch for e, _ in history.scores) >= patience and not last:
                         history.stopped_epoch = epoch          # `patience` snapshots without a better score: the FD has stopped improving
                 if path is not None:
                     history.train_seconds = None if before is None else before + time.perf_counter() - began

@@ -214,3 +214,12 @@ def test_patience_stops_when_the_score_stops_improving_and_a_resume_keeps_it_sto
     assert full.stopped_epoch is None and len(full.epochs) == 4          # patience never ran out: every epoch
     with pytest.raises(ValueError, match='give score_fn'):
         train_gan(gan, _seven(task), epochs=2, progress=False, patience=2)
+
+
+def test_patience_never_stops_in_the_first_third_of_the_epochs(task):
+    scores = iter([1.0] + [2.0] * 20)                          # never better after the first snapshot
+    torch.manual_seed(0)
+    gan = make_vanilla_gan(task.train.classes, task.cls, device='cpu')
+    history = train_gan(gan, _seven(task), epochs=30, batch_size=32, snapshot_every=2, score_fn=lambda g: next(scores),
+                        progress=False, patience=2)
+    assert history.stopped_epoch == 9                          # patience ran out at epoch 5; the first stop allowed is epoch 9 (10 of 30)
