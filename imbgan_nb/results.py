@@ -197,7 +197,7 @@ def _seed_column(ax, x:float, values, paper:float|None=None):
 def plot_reproduction(rows_by_study:dict, metric_by_study:dict, per_row:int=3):
     "Per study, one metric's paired difference from the baseline: each seed (dots), the kit's mean ± std (black) and the paper's (red)."
     n_rows = -(-len(rows_by_study) // per_row); n_cols = min(per_row, len(rows_by_study))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 3.4 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.7 * n_cols, 2.4 * n_rows), squeeze=False)
     for ax in axes.flat[len(rows_by_study):]: ax.axis('off')      # the grid's empty places
     for ax, (study, rows) in zip(axes.flat, rows_by_study.items()):
         paper, m = PAPERS[study], metric_by_study[study]
@@ -246,7 +246,7 @@ def plot_validation_fd(rows:list[dict], scenario:str):
         for c, v in r['quality'].items():
             if v.get('training', {}).get('val_fd'): per_class.setdefault(c, []).append((r['seed'], v['training']))
     if not per_class: raise ValueError(f"no row of {scenario!r} records its generators' training.")
-    fig, axes = plt.subplots(1, len(per_class), figsize=(3.2 * len(per_class), 2.8), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(per_class), figsize=(2.2 * len(per_class), 1.9), squeeze=False, sharey=True)
     for ax, (c, runs) in zip(axes[0], per_class.items()):
         for seed, t in runs:
             e, s = zip(*t['val_fd'])
@@ -257,18 +257,18 @@ def plot_validation_fd(rows:list[dict], scenario:str):
     fig.tight_layout()
     return fig
 
-def plot_examples(rows:list[dict], scenarios:list, seed:int=0):
-    "Eight of the images each scenario added to each class (one seed), side by side: what the classifier was given."
+def plot_examples(rows:list[dict], scenarios:list, seed:int=0, n:int=6):
+    "`n` (at most 8) of the images each scenario added to each class (one seed), side by side: what the classifier was given."
     picked = {r['name']: r for r in rows if r['seed'] == seed and r['name'] in scenarios}
-    classes = list(dict.fromkeys(c for n in scenarios if n in picked for c, v in picked[n]['quality'].items() if 'examples' in v))
+    classes = list(dict.fromkeys(c for name in scenarios if name in picked for c, v in picked[name]['quality'].items() if 'examples' in v))
     if not classes: raise ValueError(f"no row of {scenarios} at seed {seed} keeps example images (rows written before the kit kept them).")
-    fig, axes = plt.subplots(len(classes), len(scenarios), figsize=(4.2 * len(scenarios), 0.75 * len(classes) + 0.4), squeeze=False)
+    fig, axes = plt.subplots(len(classes), len(scenarios), figsize=(0.36 * n * len(scenarios), 0.5 * len(classes) + 0.35), squeeze=False)
     for i, c in enumerate(classes):
-        for j, n in enumerate(scenarios):
-            ax, q = axes[i][j], picked.get(n, {}).get('quality', {}).get(c, {})
-            if 'examples' in q: ax.imshow(strip_image(q['examples']), cmap='gray', vmin=0, vmax=255)
+        for j, name in enumerate(scenarios):
+            ax, q = axes[i][j], picked.get(name, {}).get('quality', {}).get(c, {})
+            if 'examples' in q: strip = strip_image(q['examples']); ax.imshow(strip[:, :n * strip.shape[0]], cmap='gray', vmin=0, vmax=255)
             ax.set_xticks([]); ax.set_yticks([])
-            if i == 0: ax.set_title(n, fontsize=10)
+            if i == 0: ax.set_title(name, fontsize=10)
             if j == 0: ax.set_ylabel(c, rotation=0, ha='right', va='center', fontsize=9)
     fig.tight_layout()
     return fig
