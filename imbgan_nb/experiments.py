@@ -139,7 +139,8 @@ def make_synthetic(sc:Scenario, train, test, full, checkpoints:Path|None=None, d
         extra = concat_sets(list(made.values())) if made else None
     scores = {}
     for c, images in made.items():
-        heldout, minority, n_real = test.of_class(c), train.of_class(c), int((train.labels == c).sum())
+        heldout, minority = test.of_class(c), train.of_class(c)
+        n_real = len(minority)
         if not quality or n_real < 2 or len(images) < 2: continue  # not asked, or too few images for a Fréchet distance
         q = quality_report(images.images, minority, extractor, heldout=heldout, k=min(5, n_real - 1, len(images) - 1))
         scores[train.classes[c]] = {**{k: q[k] for k in ('fd', 'fd_std', 'fd_floor', 'fd_floor_std', 'n_fd', 'precision', 'recall', 'density',
