@@ -52,7 +52,8 @@ class Lab:
         self.fractions = W.Text(value='', placeholder='keep fractions, e.g. Coat: 0.3', description='keep', continuous_update=False, layout=lay)
         self.ir = W.FloatLogSlider(value=10, base=10, min=0, max=3, step=0.02, description='IR', continuous_update=False,
                                    readout_format='.1f', layout=lay)
-        self.oversampler = W.Dropdown(options=list(OVERSAMPLERS), value=NO_OVERSAMPLING, description='oversampler', layout=lay)
+        choices = [n for n, o in OVERSAMPLERS.items() if not o.decodes_game]   # GAMO2pix trains a GAMO and a decoder per class: a study, not a slider
+        self.oversampler = W.Dropdown(options=choices, value=NO_OVERSAMPLING, description='oversampler', layout=lay)
         self.target = W.Dropdown(options=_TARGETS, value='mean', description='target', layout=lay)
         self.count = W.BoundedIntText(value=300, min=0, max=100_000, description='count', disabled=True, layout=lay)
         self.speed = W.ToggleButtons(options=list(SPEEDS), value='fast', description='classifier', style={'button_width': '70px'})

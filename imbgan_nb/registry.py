@@ -16,7 +16,7 @@ from .cgan import make_cgan
 from .wgan_gp import make_wgan_gp
 
 # %% ../nbs/08a_registry.ipynb #0d48a08b
-MAKES = ('nothing', 'resampled', 'gan', 'game')   # how an oversampler makes its minority images
+MAKES = ('nothing', 'resampled', 'gan', 'game', 'decoded')   # how an oversampler makes its minority images
 
 @dataclass(frozen=True)
 class Oversampler:
@@ -28,7 +28,7 @@ class Oversampler:
     make_gan: Callable|None = None     # makes 'gan': make_gan(classes, cls, image_shape, device=None) -> a fresh GAN
     one_model_for_all: bool = False    # one (conditional) model serves every minority class
     trains_classifier: bool = False    # it trains the classifier itself, inside its game (GAMO): no synthetic set beforehand
-    game: tuple = ()                   # makes 'game': fit_gamo's switches, e.g. (('discriminator', True), ('convex', True))
+    game: tuple = ()                   # makes 'game' or 'decoded': fit_gamo's switches, e.g. (('discriminator', True), ('convex', True))
 
     def __post_init__(self):
         if self.makes not in MAKES: raise ValueError(f"oversampler {self.name!r}: makes={self.makes!r}, choose one of {', '.join(MAKES)}.")
@@ -41,6 +41,10 @@ class Oversampler:
     def adds_images(self) -> bool:
         "Whether the training set gets minority images beyond the real ones (every entry but the baseline)."
         return self.makes != 'nothing'
+    @property
+    def decodes_game(self) -> bool:
+        "Whether its images are a GAMO's points decoded by GAMO2pix: GAMO and the decoders are trained first, then sampled like a GAN."
+        return self.makes == 'decoded'
 
 # %% ../nbs/08a_registry.ipynb #6490ab90
 def _every_class(make):
@@ -68,6 +72,8 @@ OVERSAMPLERS = {o.name: o for o in (
                 one_model_for_all=True, trains_classifier=True, game=_game(discriminator=False, convex=False)),
     Oversampler('cg_d', 'game', 'cG+D: cG with a discriminator', one_model_for_all=True, trains_classifier=True,
                 game=_game(discriminator=True, convex=False)),
+    Oversampler('gamo2pix', 'decoded', "GAMO2pix: GAMO's convex points in its feature space, decoded into images by one VAE per class",
+                one_model_for_all=True, game=_game(discriminator=True, convex=True)),
 )}
 
 # %% ../nbs/08a_registry.ipynb #6211352c

@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['PAPER_TABLE1_FMNIST', 'PAPERS', 'table1_cell', 'beside_paper', 'PaperResult', 'paired_deltas', 'verdict', 'mean_std',
            'beside_source', 'results_root', 'run_info', 'committed_runs', 'reproduction_summary', 'plot_reproduction',
-           'training_table', 'classifier_epochs', 'plot_validation_fd', 'plot_examples', 'plot_beside_paper']
+           'training_table', 'classifier_epochs', 'decoder_table', 'fd_beside', 'plot_validation_fd', 'plot_examples',
+           'plot_beside_paper']
 
 # %% ../nbs/16_results.ipynb #098c3745
 from dataclasses import dataclass, field
@@ -102,6 +103,11 @@ PAPERS = {p.study: p for p in [
 ]}
 PAPERS['001d'] = PaperResult(**{**PAPERS['001'].__dict__, 'study': '001d',
                                 'note': "MNIST's numbers beside the embedded digits: compare directions only, never values."})
+PAPERS['003k'] = PaperResult('003k', "GAMO's claim (Table 1: GAMO above its baseline classifier), against the kit's tuned cnn2", 'Kit cnn2 (tuned)',
+                             ('acsa', 'gm'), directions={'GAMO (LS), cnn2 as F': {'acsa': +1, 'gm': +1}},
+                             note='No published number: the paper never compares GAMO with a baseline this strong.')
+PAPERS['003p'] = PaperResult('003p', "GAMO's section 5 (GAMO2pix) and Table 5 (FID against a cDCGAN)", 'Baseline CN', ('acsa', 'gm'),
+                             note='The paper judges GAMO2pix by image quality only; it trains no classifier on its images.')
 
 # %% ../nbs/16_results.ipynb #399ff28e
 def paired_deltas(rows:list[dict], metric:str, scenario:str, baseline:str) -> np.ndarray:
@@ -237,6 +243,38 @@ def classifier_epochs(rows:list[dict]) -> pd.DataFrame:
     if not recs: raise ValueError("no row used early stopping (clf_patience): every classifier ran its preset's epochs.")
     g = pd.DataFrame(recs).groupby('scenario', sort=False)
     return g.agg(lambda s: f"{s.min()}" if s.min() == s.max() else f"{s.min()} to {s.max()}")
+
+def decoder_table(rows:list[dict], scenario:str) -> pd.DataFrame:
+    "How each class's GAMO2pix decoder in `scenario` trained, over seeds: steps run, the kept step, how many stopped at a plateau, the held-out images and their loss."
+    recs = [{'class': c, 'steps run': v['decoder']['steps_run'], 'kept step': v['decoder']['best_step'],
+             'stopped at a plateau': v['decoder']['stopped_step'] is not None, 'held-out images': v['decoder']['n_validation'],
+             'best validation loss': min(s for _, s in v['decoder']['val_loss'])}
+            for r in rows if r['name'] == scenario for c, v in r['quality'].items() if v.get('decoder', {}).get('val_loss')]
+    if not recs: raise ValueError(f"no row of {scenario!r} records a decoder trained with patience (fit_gamo2pix(patience=)).")
+    g = pd.DataFrame(recs).groupby('class', sort=False)
+    span = lambda s: f"{s.min()}" if s.min() == s.max() else f"{s.min()} to {s.max()}"
+    return pd.DataFrame({'steps run': g['steps run'].agg(span), 'kept step': g['kept step'].agg(span),
+                         'stopped at a plateau': g['stopped at a plateau'].agg(lambda s: f"{int(s.sum())} of {len(s)}"),
+                         'held-out images': g['held-out images'].agg(span), 'best validation loss': g['best validation loss'].mean().round(1)})
+
+def fd_beside(generators:dict) -> pd.DataFrame:
+    "Per class, each generator's FD to the real images (mean ± std over seeds) and its ratio to the real-vs-real floor; {label: (rows, scenario)}, rows scored at equal sizes only."
+    per = {}
+    for label, (rows, scenario) in generators.items():
+        recs = [{'class': c, 'fd': v['fd'], 'ratio': v['fd'] / v['fd_floor'], 'n': v['n_fd']}
+                for r in rows if r['name'] == scenario for c, v in r['quality'].items() if v.get('n_fd') and v.get('fd_floor')]
+        if not recs: raise ValueError(f"{label}: no row of {scenario!r} has an FD at equal sizes with its floor (rows scored before the kit kept them).")
+        per[label] = pd.DataFrame(recs).groupby('class', sort=False)
+    classes = [c for c in next(iter(per.values())).groups if all(c in g.groups for g in per.values())]
+    sizes = {label: g['n'].agg(lambda s: tuple(sorted(set(s)))) for label, g in per.items()}
+    unequal = [c for c in classes if len({sizes[l][c] for l in per}) > 1]
+    if unequal: raise ValueError(f"class {unequal[0]!r} was scored with different numbers of images {[sizes[l][unequal[0]] for l in per]}: FDs compare only at equal sizes.")
+    out = pd.DataFrame(index=pd.Index(classes, name='class'))
+    out['images'] = [', '.join(map(str, sizes[next(iter(per))][c])) for c in classes]
+    for label, g in per.items():
+        out[f'{label} FD'] = [mean_std(g.get_group(c)['fd']) for c in classes]
+        out[f'{label} FD / floor'] = [round(float(g.get_group(c)['ratio'].mean()), 1) for c in classes]
+    return out
 
 def plot_validation_fd(rows:list[dict], scenario:str):
     "Each class's validation FD over its generator's training, one line per seed, the kept (best) epoch marked: where the FD stopped improving."

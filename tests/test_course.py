@@ -89,3 +89,13 @@ def test_every_mention_of_another_notebook_is_a_link():
             prose = re.sub(r"```.*?```|`[^`\n]*`", '', ''.join(cell['source']), flags=re.S)
             unlinked += [f"{path.stem}: {m.group(0)}" for m in bold.finditer(prose) if not path.stem.startswith(m.group(1) + '_')]
     assert not unlinked, unlinked
+
+
+def test_no_notebook_keeps_widget_state_that_no_output_shows():
+    "A lab run saves every widget's state (hundreds of kB) in the notebook's metadata; with no widget view among the outputs nothing can show it."
+    keeps = []
+    for p in sorted((ROOT/'nbs').glob('*.ipynb')):
+        nb = json.loads(p.read_text())
+        shown = any('application/vnd.jupyter.widget-view+json' in o.get('data', {}) for c in nb['cells'] for o in c.get('outputs', []))
+        if 'widgets' in nb.get('metadata', {}) and not shown: keeps.append(p.name)
+    assert not keeps, f"{keeps} keep widget state no output shows: run `python tools/shrink_figures.py`"

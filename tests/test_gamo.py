@@ -163,3 +163,56 @@ def test_the_generator_steps_class_by_class_and_moves_only_that_class_block():
     assert losses.shape == (6,) and torch.isfinite(losses).all() and (G.igu.weight.detach() != igu).any(1).all()
     joint = GamoGame(gamo_head(4, 3, hidden=(8, 8)), G, None, torch.tensor([0.6, 0.25, 0.15]), batch=8, class_steps=False)
     assert list(joint.opt_G_M) == [None] and joint.opt_G_D == {} and joint.gen_labels[None].tolist() == [1, 1, 1, 2, 2, 2]
+
+
+def test_gamo_plays_on_cnn2_features_with_cnn2s_recipe(ir100, monkeypatch):
+    "F is the kit's cnn2 up to its 128 features; F trains with cnn2's Adam (1e-3, 0.9), the game's players with the authors' (2e-4, 0.5)."
+    made = []
+    real_adam = gamo_mod._adam
+    monkeypatch.setattr(gamo_mod, '_adam', lambda params, lr, beta1: made.append((lr, beta1)) or real_adam(params, lr, beta1))
+    train, test = ir100
+    r = fit_gamo(train, 'cnn2', 'ls', preset=get_preset('ci', clf_epochs=6, clf_batch=32), seed=0, device='cpu', progress=False)
+    assert made[-1] == (1e-3, 0.9) and set(made[:-1]) == {(2e-4, 0.5)}, made     # players first, F last
+    assert r.points.shape[1] == 128 and (r.points >= 0).all()                     # cnn2's ReLU features
+    x, w = r.sample(7, 20, seed=0)
+    assert torch.allclose(x, w @ r.bank[7], atol=1e-5)                            # still convex in F's space
+    assert evaluate(r.classifier, test)['acsa'] > 0.5
+
+
+def test_gamo2pix_stops_at_its_validation_plateau_and_keeps_the_best_decoder(ir100):
+    from imbgan_nb.gamo2pix import GAMO2PIX_MIN_GAIN, GAMO2PIX_STEPS
+    train = ir100[0]
+    conv = fit_gamo(train, 'conv', preset=get_preset('ci', clf_epochs=1), device='cpu', progress=False)
+    one = int(train.counts().argmin())
+    assert train.counts()[one] == 1
+    g2p = fit_gamo2pix(conv, train, classes=[1, 7, one], preset=get_preset('ci'), steps=4000, patience=2, check_every=100, device='cpu', progress=False)
+    assert g2p.validation[one] == {'steps_run': GAMO2PIX_STEPS['ci'], 'best_step': None, 'stopped_step': None, 'n_validation': 0, 'val_loss': []}
+    assert len(g2p.history[one]) == GAMO2PIX_STEPS['ci']                             # one image: nothing to hold out, the preset's steps
+    for c in (1, 7):
+        v, n = g2p.validation[c], len(conv.members[c])
+        assert v['n_validation'] == max(1, round(0.1 * n)) and len(g2p.history[c]) == v['steps_run']
+        steps, losses = zip(*v['val_loss'])
+        assert list(steps) == list(range(100, v['steps_run'] + 1, 100))
+        if v['stopped_step'] is not None:                                         # stopped: the last `patience` checks gained < 1%
+            assert v['stopped_step'] == v['steps_run'] < 4000
+            best = losses[steps.index(v['best_step'])]
+            assert all(l >= best * (1 - GAMO2PIX_MIN_GAIN) for l in losses[steps.index(v['best_step']) + 1:])
+            assert steps[-1] - v['best_step'] == 2 * 100
+    with pytest.raises(ValueError, match='patience=-1'):
+        fit_gamo2pix(conv, train, patience=-1, progress=False)
+    assert fit_gamo2pix(conv, train, classes=[1], steps=50, device='cpu', progress=False).validation == {}   # no patience: no held-out images
+
+
+def test_gamo2pix_is_a_scenario_oversampler_and_not_a_lab_slider():
+    from imbgan_nb.gamo2pix import GAMO2PIX_STEPS
+    from imbgan_nb.lab_widget import Lab
+    sc = Scenario(study='t', name='GAMO2pix+CN', dataset='digits', protocol='gamo_ir100', oversampler='gamo2pix', target='majority',
+                  classifier='gamo_cn', preset='ci', seed=0, overrides=(('data_fraction', 1.0), ('test_fraction', 1.0), ('clf_epochs', 2), ('gan_patience', 1)),
+                  loss='ls')
+    row = run_scenario(sc, device='cpu', progress=False)
+    assert row['n_synthetic'] > 0 and row['collapse'] == {}
+    assert 5 <= len(row['quality']) and set(row['quality']) <= set(row['minority'])   # a class needs 2 real images for a distance
+    for q in row['quality'].values():
+        assert q['decoder']['n_validation'] >= 1 and q['decoder']['steps_run'] >= 250 and q['fd'] > 0
+    options = Lab(preset='ci', dataset='digits', background=False).oversampler.options
+    assert 'gamo2pix' not in options and 'gamo' in options

@@ -3,7 +3,8 @@ where it is smaller. Matplotlib's figures use few colours, so this keeps them vi
 bytes, and keeps `nbs/` small (tests/test_course.py checks its size). The figures still come from the real run:
 only their encoding changes. An output that carries both a widget's view and a picture of it (the kit's widgets give
 both) keeps the picture only: a saved notebook holds no widget state, so no page or viewer can show the view, and a
-renderer that tries would show nothing instead of the picture; a live run makes the widget again.
+renderer that tries would show nothing instead of the picture; a live run makes the widget again. For the same reason
+a notebook's saved widget state (`metadata.widgets`, hundreds of kB after a lab run) is dropped once no output shows a view.
 
     python tools/shrink_figures.py [NOTEBOOK ...]     (default: every notebook in nbs/)
 """
@@ -37,7 +38,9 @@ def shrink_notebook(path:Path) -> tuple[int, int]:
             small = shrink_png(raw)
             before, after = before + len(raw), after + len(small)
             out['data']['image/png'] = base64.b64encode(small).decode('ascii')   # as nbdev_clean writes it: no newline
-    if after < before or views: path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+    shown = any('application/vnd.jupyter.widget-view+json' in out.get('data', {}) for cell in nb['cells'] for out in cell.get('outputs', []))
+    state = nb.get('metadata', {}).pop('widgets', None) if not shown else None     # the state of widgets no output shows
+    if after < before or views or state: path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
     return before, after
 
 
