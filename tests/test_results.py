@@ -7,12 +7,12 @@ import pytest
 
 from imbgan_nb.studies import STUDIES
 from imbgan_nb.runs import read_meta, read_rows
-from imbgan_nb.results import PAPERS, beside_source, committed_runs, paired_deltas, results_root, run_info, verdict
+from imbgan_nb.results import fd_beside, PAPERS, beside_source, committed_runs, paired_deltas, results_root, run_info, verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = {'000_laptop': ('000', 'fashion_mnist', 3), '001_laptop': ('001', 'mnist', 3), '001d_laptop': ('001d', 'digits', 3),
             '002_laptop': ('002', 'fashion_mnist', 3), '003_laptop': ('003', 'fashion_mnist', 5),
-            '003g_laptop': ('003g', 'fashion_mnist', 5)}
+            '003g_laptop': ('003g', 'fashion_mnist', 5), '003k_laptop': ('003k', 'fashion_mnist', 5), '003p_laptop': ('003p', 'fashion_mnist', 3)}
 
 
 def test_results_root_is_the_repositorys():
@@ -85,3 +85,35 @@ def test_study_002_trained_to_convergence_on_the_validation_split():
             t = q['training']
             assert t['best_epoch'] == min(t['val_fd'], key=lambda es: es[1])[0], (r['key'], c)   # the kept generator: the best validation FD
             assert t['stopped_epoch'] is None or t['epochs_run'] == t['stopped_epoch'] + 1
+
+
+def test_gamo_on_cnn2_rows_play_the_game_on_cnn2s_features():
+    rows = read_rows(results_root()/'003k_laptop')
+    gamo = [r for r in rows if r['name'] == 'GAMO (LS), cnn2 as F']
+    base = [r for r in rows if r['name'] == 'Kit cnn2 (tuned)']
+    assert {r['classifier'] for r in gamo} == {'gamo_cnn2'} and {r['classifier'] for r in base} == {'cnn2'}
+    assert all(len(r['collapse']) == 9 and r['n_synthetic'] == 0 and r['n_real'] == 9000 for r in gamo)   # nine minority classes, points inside the game
+    for r in gamo:                                                              # every convex generator's numbers are in range
+        for v in r['collapse'].values(): assert 0 < v['max_weight'] <= 1 and 1 <= v['distinct_sources'] <= v['n_real']
+
+
+IR100_COUNTS = dict(zip(['Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
+                        [2000, 1000, 750, 500, 350, 200, 100, 60, 40]))   # GAMO's IR-100 counts of the nine minority classes
+
+
+def test_gamo2pix_rows_record_each_decoders_plateau_and_score_at_equal_sizes():
+    rows = read_rows(results_root()/'003p_laptop')
+    g2p = [r for r in rows if r['name'] == 'GAMO2pix+CN']
+    for r in g2p:
+        assert r['n_real'] == 9000 and r['n_synthetic'] == 31000                # every class filled to the 4,000 of the majority
+        assert len(r['quality']) == 9
+        for c, q in r['quality'].items():
+            d, n = q['decoder'], IR100_COUNTS[c]
+            assert d['n_validation'] == round(0.1 * n)                          # a tenth of the class held out
+            assert d['steps_run'] <= 25000 and d['best_step'] <= d['steps_run']
+            steps = [s for s, _ in d['val_loss']]
+            assert steps == list(range(250, d['steps_run'] + 1, 250))
+            if d['stopped_step'] is not None: assert d['stopped_step'] - d['best_step'] == 3 * 250    # patience 3 checks
+            assert q['n_fd'] == min(100, n)                                     # equal sizes: the class's training images or its 100 test images
+    fd = fd_beside({'GAMO2pix': (rows, 'GAMO2pix+CN'), 'cDCGAN': (read_rows(results_root()/'003_laptop'), 'cDCGAN+CN')})
+    assert len(fd) == 9
