@@ -208,8 +208,8 @@ def _row_with_threads(sc:Scenario, checkpoints, device, threads:int|None, progre
     finally: torch.set_num_threads(before)
 
 def _slow_first(todo:list) -> list:
-    "Rows that train a model (a GAN, or GAMO's game) first: the longest rows start at once and do not end the run alone."
-    return sorted(todo, key=lambda sc: sc.how.make_gan is None and not sc.how.trains_classifier)
+    "Rows that train a model (a GAN, GAMO's game, or GAMO and its decoders) first: the longest rows start at once and do not end the run alone."
+    return sorted(todo, key=lambda sc: sc.how.make_gan is None and not sc.how.trains_classifier and not sc.how.decodes_game)
 
 def serial_rows(todo:list, checkpoints=None, device=None, progress:bool=True, threads:int|None=None):
     "Yield (scenario, row, source indices) for each scenario, one after another, in this process."

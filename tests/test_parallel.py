@@ -94,3 +94,13 @@ def test_bad_parallel_settings_are_refused_in_one_line(monkeypatch, tmp_path):
     res = subprocess.run([EXE, 'run', 'demo', '--preset', 'ci', '--workers', '-2', '--out', str(tmp_path/'x')],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and res.stderr.count('\n') == 1 and '--workers -2' in res.stderr
+
+
+def test_rows_that_train_a_model_start_first():
+    "A pool takes rows in order: GAN, game and decoder rows go first, so that no long row starts last and ends the run alone."
+    from imbgan_nb.runs import _slow_first
+    from imbgan_nb.studies import study_scenarios
+    order = [sc.name for sc in _slow_first(study_scenarios('003p', 'laptop', 2))]
+    assert order == ['GAMO2pix+CN', 'GAMO2pix+CN', 'Baseline CN', 'Baseline CN']
+    order = [sc.name for sc in _slow_first(study_scenarios('003k', 'laptop', 1))]
+    assert order == ['GAMO (LS), cnn2 as F', 'Kit cnn2 (tuned)']
