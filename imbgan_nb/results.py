@@ -295,12 +295,13 @@ def plot_validation_fd(rows:list[dict], scenario:str):
     fig.tight_layout()
     return fig
 
-def plot_examples(rows:list[dict], scenarios:list, seed:int=0, n:int=6):
+def plot_examples(rows:list[dict], scenarios:list, seed:int=0, n:int=6,
+                  size:float=0.36):   # inches per image
     "`n` (at most 8) of the images each scenario added to each class (one seed), side by side: what the classifier was given."
     picked = {r['name']: r for r in rows if r['seed'] == seed and r['name'] in scenarios}
     classes = list(dict.fromkeys(c for name in scenarios if name in picked for c, v in picked[name]['quality'].items() if 'examples' in v))
     if not classes: raise ValueError(f"no row of {scenarios} at seed {seed} keeps example images (rows written before the kit kept them).")
-    fig, axes = plt.subplots(len(classes), len(scenarios), figsize=(0.36 * n * len(scenarios), 0.5 * len(classes) + 0.35), squeeze=False)
+    fig, axes = plt.subplots(len(classes), len(scenarios), figsize=(size * n * len(scenarios), size / 0.36 * 0.5 * len(classes) + 0.35), squeeze=False)
     for i, c in enumerate(classes):
         for j, name in enumerate(scenarios):
             ax, q = axes[i][j], picked.get(name, {}).get('quality', {}).get(c, {})
