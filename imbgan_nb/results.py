@@ -224,17 +224,25 @@ def plot_reproduction(rows_by_study:dict, metric_by_study:dict, per_row:int=3):
     return fig
 
 # %% ../nbs/16_results.ipynb #0ba50003
+def _span(s) -> str:
+    "A column over seeds as its one value, or 'min to max'."
+    return f"{s.min()}" if s.min() == s.max() else f"{s.min()} to {s.max()}"
+
+def _stopping_table(recs:list[dict], spans:tuple, stopped:str, mean:str) -> pd.DataFrame:
+    "Per class over seeds: the `spans` columns as ranges, how many runs `stopped` early, the mean of `mean` (the column order of `spans`, then the others)."
+    g = pd.DataFrame(recs).groupby('class', sort=False)
+    out = pd.DataFrame({c: g[c].agg(_span) for c in spans})
+    out.insert(min(2, len(spans)), stopped, g[stopped].agg(lambda s: f"{int(s.sum())} of {len(s)}"))
+    out[mean] = g[mean].mean().round(1)
+    return out
+
 def training_table(rows:list[dict], scenario:str) -> pd.DataFrame:
     "How each class's generator in `scenario` trained, over seeds: epochs run, the best epoch by validation FD, how many stopped early, and that FD."
     recs = [{'class': c, 'seed': r['seed'], 'epochs run': v['training']['epochs_run'], 'best epoch': v['training']['best_epoch'],
              'stopped early': v['training']['stopped_epoch'] is not None, 'best validation FD': min(s for _, s in v['training']['val_fd'])}
             for r in rows if r['name'] == scenario for c, v in r['quality'].items() if v.get('training', {}).get('val_fd')]
     if not recs: raise ValueError(f"no row of {scenario!r} records its generators' training (rows written before the kit kept it).")
-    g = pd.DataFrame(recs).groupby('class', sort=False)
-    span = lambda s: f"{s.min()}" if s.min() == s.max() else f"{s.min()} to {s.max()}"
-    return pd.DataFrame({'epochs run': g['epochs run'].agg(span), 'best epoch': g['best epoch'].agg(span),
-                         'stopped early': g['stopped early'].agg(lambda s: f"{int(s.sum())} of {len(s)}"),
-                         'best validation FD': g['best validation FD'].mean().round(1)})
+    return _stopping_table(recs, spans=('epochs run', 'best epoch'), stopped='stopped early', mean='best validation FD')
 
 def classifier_epochs(rows:list[dict]) -> pd.DataFrame:
     "Per scenario, over seeds: the epochs its classifier ran and the epoch early stopping kept (rows without early stopping are left out)."
@@ -242,7 +250,7 @@ def classifier_epochs(rows:list[dict]) -> pd.DataFrame:
             for r in rows if r.get('n_validation')]
     if not recs: raise ValueError("no row used early stopping (clf_patience): every classifier ran its preset's epochs.")
     g = pd.DataFrame(recs).groupby('scenario', sort=False)
-    return g.agg(lambda s: f"{s.min()}" if s.min() == s.max() else f"{s.min()} to {s.max()}")
+    return g.agg(_span)
 
 def decoder_table(rows:list[dict], scenario:str) -> pd.DataFrame:
     "How each class's GAMO2pix decoder in `scenario` trained, over seeds: steps run, the kept step, how many stopped at a plateau, the held-out images and their loss."
@@ -251,11 +259,7 @@ def decoder_table(rows:list[dict], scenario:str) -> pd.DataFrame:
              'best validation loss': min(s for _, s in v['decoder']['val_loss'])}
             for r in rows if r['name'] == scenario for c, v in r['quality'].items() if v.get('decoder', {}).get('val_loss')]
     if not recs: raise ValueError(f"no row of {scenario!r} records a decoder trained with patience (fit_gamo2pix(patience=)).")
-    g = pd.DataFrame(recs).groupby('class', sort=False)
-    span = lambda s: f"{s.min()}" if s.min() == s.max() else f"{s.min()} to {s.max()}"
-    return pd.DataFrame({'steps run': g['steps run'].agg(span), 'kept step': g['kept step'].agg(span),
-                         'stopped at a plateau': g['stopped at a plateau'].agg(lambda s: f"{int(s.sum())} of {len(s)}"),
-                         'held-out images': g['held-out images'].agg(span), 'best validation loss': g['best validation loss'].mean().round(1)})
+    return _stopping_table(recs, spans=('steps run', 'kept step', 'held-out images'), stopped='stopped at a plateau', mean='best validation loss')
 
 def fd_beside(generators:dict) -> pd.DataFrame:
     "Per class, each generator's FD to the real images (mean ± std over seeds) and its ratio to the real-vs-real floor; {label: (rows, scenario)}, rows scored at equal sizes only."
